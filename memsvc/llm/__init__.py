@@ -1,0 +1,1 @@
+"""The language tasks of memsvc behind one protocol (see :mod:`memsvc.llm.base`)."""

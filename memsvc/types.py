@@ -1,0 +1,298 @@
+"""Domain values: scopes, memories, search hits and decisions.
+
+Frozen dataclasses with no I/O; stdlib only. Times are timezone-aware UTC ``datetime`` values
+named ``*_at``. Memory ids seen by users are strings ``"<kind>_<row id>"`` (``"fact_12"``), see
+:class:`MemoryRef`.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from memsvc.errors import InvalidInput, InvalidScope, MemoryNotFound
+
+__all__ = [
+    "Decision",
+    "DecisionOp",
+    "Event",
+    "FactCandidate",
+    "FactStatus",
+    "Hit",
+    "KnownFact",
+    "MemoryKind",
+    "MemoryRef",
+    "Message",
+    "Scope",
+    "SummaryKind",
+    "Turn",
+    "utc",
+    "utcnow",
+]
+
+_SCOPE_VALUE = re.compile(r"^[\w.@:+\-/]{1,128}$", re.UNICODE)
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def utc(value: datetime) -> datetime:
+    """Return ``value`` as aware UTC; a naive datetime is taken to be UTC already."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+class MemoryKind(enum.StrEnum):
+    """The kinds of memory that are stored and searchable."""
+
+    EVENT = "event"
+    EPISODE = "episode"
+    FACT = "fact"
+    SUMMARY = "summary"
+    TREE_NODE = "tree_node"
+
+    @property
+    def code(self) -> int:
+        """A small stable integer for compact index tags."""
+        return _KIND_CODES[self]
+
+
+_KIND_CODES = {
+    MemoryKind.EVENT: 0,
+    MemoryKind.EPISODE: 1,
+    MemoryKind.FACT: 2,
+    MemoryKind.SUMMARY: 3,
+    MemoryKind.TREE_NODE: 4,
+}
+
+
+class FactStatus(enum.StrEnum):
+    """Lifecycle of a fact. Nothing but an explicit delete removes a row."""
+
+    ACTIVE = "active"
+    SUPERSEDED = "superseded"
+    FORGOTTEN = "forgotten"
+    DELETED = "deleted"
+
+
+class SummaryKind(enum.StrEnum):
+    """What a summary row summarises."""
+
+    EPISODE = "episode"
+    SESSION = "session"
+    DAY = "day"
+    PROFILE = "profile"
+
+
+class DecisionOp(enum.StrEnum):
+    """What the update policy does with a candidate fact (ALGORITHMS.md §5)."""
+
+    ADD = "add"
+    MERGE = "merge"
+    UPDATE = "update"
+    INVALIDATE = "invalidate"
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryRef:
+    """A typed reference to one stored memory: its kind and its database id."""
+
+    kind: MemoryKind
+    id: int
+
+    def __str__(self) -> str:
+        return f"{self.kind.value}_{self.id}"
+
+    @classmethod
+    def parse(cls, text: str) -> MemoryRef:
+        """Parse ``"fact_12"``; raise :class:`MemoryNotFound` for anything else.
+
+        A malformed id can never name a stored memory, so it is reported exactly like an unknown
+        one (a guessed id must not reveal anything).
+        """
+        head, sep, tail = str(text).rpartition("_")
+        try:
+            kind = MemoryKind(head)
+            row_id = int(tail)
+        except ValueError:
+            raise MemoryNotFound("no memory with this id", detail={"id": str(text)[:80]}) from None
+        if not sep or row_id <= 0 or not tail.isdigit():
+            raise MemoryNotFound("no memory with this id", detail={"id": str(text)[:80]})
+        return cls(kind, row_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Who a memory belongs to. At least one key is required on every call.
+
+    A search with a scope matches memories whose given keys are equal; keys left ``None`` are not
+    filtered on.
+    """
+
+    user_id: str | None = None
+    agent_id: str | None = None
+    session_id: str | None = None
+
+    def __post_init__(self) -> None:
+        values = (self.user_id, self.agent_id, self.session_id)
+        if all(v is None for v in values):
+            raise InvalidScope("at least one of user_id, agent_id, session_id is required")
+        for name, value in zip(("user_id", "agent_id", "session_id"), values, strict=True):
+            if value is None:
+                continue
+            if not isinstance(value, str) or not _SCOPE_VALUE.match(value):
+                raise InvalidScope(
+                    f"{name} must be 1-128 characters of letters, digits and ._@:+-/",
+                    detail={"field": name},
+                )
+
+    def as_dict(self) -> dict[str, str]:
+        """The keys that are set."""
+        out = {}
+        for name in ("user_id", "agent_id", "session_id"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        return out
+
+    def contains(self, other: Scope) -> bool:
+        """Whether a memory stored under ``other`` matches this scope used as a filter."""
+        return all(
+            getattr(self, name) is None or getattr(self, name) == getattr(other, name)
+            for name in ("user_id", "agent_id", "session_id")
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One input message: a chat turn or an observation."""
+
+    content: str
+    role: str = "user"
+    name: str | None = None
+
+    @classmethod
+    def coerce(cls, value: Any) -> Message:
+        """Accept a string, a ``{"role", "content", "name"?}`` mapping or a Message."""
+        if isinstance(value, Message):
+            return value
+        if isinstance(value, str):
+            return cls(content=value)
+        if isinstance(value, Mapping):
+            content = value.get("content")
+            if not isinstance(content, str):
+                raise InvalidInput("each message needs a string 'content'")
+            role = value.get("role", "user")
+            name = value.get("name")
+            if not isinstance(role, str) or (name is not None and not isinstance(name, str)):
+                raise InvalidInput("message 'role' and 'name' must be strings")
+            return cls(content=content, role=role, name=name)
+        raise InvalidInput("messages must be a string, a message object or a list of them")
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One stored event as the consolidation and LLM tasks see it."""
+
+    event_id: int
+    speaker: str
+    role: str
+    text: str
+    occurred_at: datetime
+    session_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One raw turn or observation (episodic memory)."""
+
+    id: int
+    scope: Scope
+    role: str
+    speaker: str | None
+    content: str
+    occurred_at: datetime
+    ingested_at: datetime
+    episode_id: int | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class FactCandidate:
+    """A fact extracted from an episode, before the update policy has decided on it."""
+
+    text: str
+    source_event_ids: tuple[int, ...]
+    occurred_at: datetime
+    subject: str | None = None
+    predicate: str | None = None
+    object: str | None = None
+    importance: float = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class KnownFact:
+    """An existing active fact shown to the update policy, with its similarity to the candidate."""
+
+    id: int
+    text: str
+    valid_from: datetime
+    similarity: float
+    subject: str | None = None
+    predicate: str | None = None
+    object: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The update policy's verdict on a candidate against existing facts.
+
+    ``target_id`` names the existing fact that is merged into, updated or invalidated (``None``
+    for ADD). ``text`` is the text to store for UPDATE (the refined fact); ``reason`` is
+    human-readable and goes to history.
+    """
+
+    op: DecisionOp
+    reason: str
+    target_id: int | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One search result with everything a caller needs to trust it."""
+
+    ref: MemoryRef
+    content: str
+    score: float
+    scope: Scope
+    score_parts: Mapping[str, float] = field(default_factory=dict)
+    occurred_at: datetime | None = None
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+    status: str = FactStatus.ACTIVE.value
+    source_event_ids: tuple[int, ...] = ()
+    source_refs: tuple[str, ...] = ()
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        """The public memory id."""
+        return str(self.ref)
+
+    @property
+    def kind(self) -> MemoryKind:
+        """The memory kind."""
+        return self.ref.kind
+
+
+def merge_ids(*groups: Sequence[int]) -> tuple[int, ...]:
+    """Union of id groups, sorted and without duplicates."""
+    return tuple(sorted({i for g in groups for i in g}))
