@@ -1,0 +1,103 @@
+"""Index backends by name, resolved lazily (``"module:Class"``), the way plugins will be.
+
+``IndexSettings.backend`` names a dense backend; its class must provide
+``from_settings(cfg, dim)`` and ``load(directory, cfg, dim)`` (see :class:`VectorBackend`).
+Nothing heavy is imported until a backend is asked for, so ``import memsvc.index.registry``
+does not import FAISS.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Protocol, cast
+
+from memsvc.config import IndexSettings
+from memsvc.errors import ConfigError
+from memsvc.index.base import SparseIndex, VectorIndex
+
+__all__ = [
+    "SPARSE_BACKEND",
+    "VECTOR_BACKENDS",
+    "VectorBackend",
+    "load_sparse_index",
+    "load_vector_index",
+    "make_sparse_index",
+    "make_vector_index",
+]
+
+VECTOR_BACKENDS: Mapping[str, str] = MappingProxyType(
+    {
+        "exact": "memsvc.index.exact:ExactIndex",
+        "faiss": "memsvc.index.faiss:FaissIndex",
+    }
+)
+SPARSE_BACKEND = "memsvc.index.bm25:Bm25Index"
+
+
+class VectorBackend(Protocol):
+    """What a registered dense-index class offers (as class methods)."""
+
+    def from_settings(self, cfg: IndexSettings, dim: int) -> VectorIndex:
+        """An empty index."""
+        ...
+
+    def load(self, directory: Path, cfg: IndexSettings, dim: int) -> VectorIndex:
+        """The index saved in ``directory``, or an empty one when nothing was saved there."""
+        ...
+
+
+class _SparseBackend(Protocol):
+    def __call__(self) -> SparseIndex: ...
+
+    def load(self, directory: Path) -> SparseIndex: ...
+
+
+def _resolve(target: str) -> object:
+    module_name, _, attribute = target.partition(":")
+    try:
+        return getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError("index backend cannot be loaded", detail={"target": target}) from exc
+
+
+def _vector_backend(cfg: IndexSettings) -> VectorBackend:
+    target = VECTOR_BACKENDS.get(cfg.backend)
+    if target is None:
+        raise ConfigError("unknown vector index backend", detail={"backend": cfg.backend})
+    return cast(VectorBackend, _resolve(target))
+
+
+def make_vector_index(cfg: IndexSettings, dim: int) -> VectorIndex:
+    """An empty dense index of the backend named by ``cfg.backend``.
+
+    Raises:
+        ConfigError: the backend is unknown or cannot be imported.
+    """
+    return _vector_backend(cfg).from_settings(cfg, dim)
+
+
+def load_vector_index(cfg: IndexSettings, dim: int, directory: Path) -> VectorIndex:
+    """The dense index saved in ``directory``; an empty one (``applied_seq`` 0) if none was.
+
+    Raises:
+        ConfigError: the backend is unknown or cannot be imported.
+        IndexOutOfSync: the saved index is corrupt or does not match ``cfg``/``dim``; rebuild it.
+    """
+    return _vector_backend(cfg).load(directory, cfg, dim)
+
+
+def make_sparse_index() -> SparseIndex:
+    """An empty BM25 index with default parameters."""
+    return cast(_SparseBackend, _resolve(SPARSE_BACKEND))()
+
+
+def load_sparse_index(directory: Path) -> SparseIndex:
+    """The BM25 index saved in ``directory``; an empty one (``applied_seq`` 0) if none was.
+
+    Raises:
+        IndexOutOfSync: the saved index is corrupt; rebuild it.
+    """
+    return cast(_SparseBackend, _resolve(SPARSE_BACKEND)).load(directory)

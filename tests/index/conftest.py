@@ -1,0 +1,34 @@
+"""Fixtures of the index tests: a random generator and every VectorIndex variant."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from index_builders import IndexLoader, IndexMaker, load_variant, make_variant
+
+from memsvc.index.base import VectorIndex
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(7)
+
+
+@pytest.fixture(params=["exact", "faiss-flat", "faiss-flat-selector", "faiss-hnsw"])
+def variant(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def make_index(variant: str) -> IndexMaker:
+    return lambda: make_variant(variant)
+
+
+@pytest.fixture
+def load_index(variant: str) -> IndexLoader:
+    def load(directory: Path) -> VectorIndex:
+        return load_variant(variant, directory)
+
+    return load
