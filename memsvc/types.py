@@ -17,17 +17,22 @@ from typing import Any
 from memsvc.errors import InvalidInput, InvalidScope, MemoryNotFound
 
 __all__ = [
+    "AddResult",
     "Decision",
     "DecisionOp",
     "Event",
     "FactCandidate",
     "FactStatus",
+    "HistoryEntry",
     "Hit",
     "KnownFact",
     "MemoryKind",
+    "MemoryRecord",
     "MemoryRef",
     "Message",
+    "Page",
     "Scope",
+    "SearchResult",
     "SummaryKind",
     "Turn",
     "utc",
@@ -267,20 +272,52 @@ class Decision:
 
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """One search result with everything a caller needs to trust it."""
+    """One search result: the memory, its score and the parts of the score.
+
+    ``source_refs`` are the client's own ids of the source events (``metadata["ref"]`` given at
+    add time, e.g. LoCoMo dia_ids), so a caller can map a hit back to its own records.
+    """
+
+    record: MemoryRecord
+    score: float
+    score_parts: Mapping[str, float] = field(default_factory=dict)
+    source_refs: tuple[str, ...] = ()
+
+    @property
+    def id(self) -> str:
+        """The public memory id."""
+        return str(self.record.ref)
+
+    @property
+    def kind(self) -> MemoryKind:
+        """The memory kind."""
+        return self.record.ref.kind
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryRecord:
+    """A stored memory of any kind, in one uniform shape (what get/get_all/search return).
+
+    ``attributes`` holds the kind-specific fields: for facts subject/predicate/object,
+    importance, strength, recall_count, last_recalled_at, superseded_by; for events role and
+    speaker are also top-level; for tree nodes parent_id, depth, child_count.
+    """
 
     ref: MemoryRef
-    content: str
-    score: float
     scope: Scope
-    score_parts: Mapping[str, float] = field(default_factory=dict)
-    occurred_at: datetime | None = None
+    content: str
+    occurred_at: datetime
+    created_at: datetime
+    updated_at: datetime
+    role: str | None = None
+    speaker: str | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
     valid_from: datetime | None = None
     valid_to: datetime | None = None
     status: str = FactStatus.ACTIVE.value
     source_event_ids: tuple[int, ...] = ()
-    source_refs: tuple[str, ...] = ()
-    metadata: Mapping[str, Any] = field(default_factory=dict)
+    episode_id: int | None = None
+    attributes: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -291,6 +328,52 @@ class Hit:
     def kind(self) -> MemoryKind:
         """The memory kind."""
         return self.ref.kind
+
+    def is_valid_at(self, when: datetime) -> bool:
+        """Whether this memory was true at ``when`` (bi-temporal validity; events always are)."""
+        start = self.valid_from or self.occurred_at
+        return start <= when and (self.valid_to is None or self.valid_to > when)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One change to a memory."""
+
+    id: int
+    memory_id: str
+    operation: str
+    before: Mapping[str, Any] | None
+    after: Mapping[str, Any] | None
+    reason: str
+    actor: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AddResult:
+    """What ``add`` stored: the events (searchable at once) and the consolidation job queued."""
+
+    events: list[MemoryRecord]
+    job_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of ``get_all``; pass ``next_cursor`` back to get the next page."""
+
+    items: list[MemoryRecord]
+    next_cursor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """Hits best first, and optionally a context string cut to a token budget."""
+
+    hits: list[Hit]
+    context: str | None = None
+    rounds: int = 1
+    took_ms: float = 0.0
+    details: Mapping[str, Any] = field(default_factory=dict)
 
 
 def merge_ids(*groups: Sequence[int]) -> tuple[int, ...]:

@@ -87,7 +87,7 @@ class CachedEmbedder:
             missing = [h for h in missing if h not in stored]
         new: dict[str, Vectors] = {}
         if missing:
-            by_hash = {h: t for h, t in zip(hashes, texts, strict=True)}
+            by_hash = dict(zip(hashes, texts, strict=True))
             computed = self._inner.embed([by_hash[h] for h in missing])
             new = {h: computed[i] for i, h in enumerate(missing)}
             found.update(new)

@@ -89,8 +89,9 @@ class SentenceTransformerEmbedder:
                 raise EmbeddingFailed(
                     "could not load the embedding model", detail={"model": self._cfg.model}
                 ) from exc
-            dim_fn = getattr(model, "get_embedding_dimension", None) or getattr(
-                model, "get_sentence_embedding_dimension"
+            dim_fn = (
+                getattr(model, "get_embedding_dimension", None)
+                or model.get_sentence_embedding_dimension
             )
             self._dim = int(dim_fn())
             self._model = model

@@ -57,12 +57,16 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = sa.DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:  # noqa: ARG002
         if value is None:
             return None
         return utc(value)
 
-    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+    def process_result_value(
+        self,
+        value: datetime | None,
+        dialect: sa.Dialect,  # noqa: ARG002
+    ) -> datetime | None:
         if value is None:
             return None
         return utc(value)
@@ -163,7 +167,8 @@ class Episode(Base):
 
 
 class Fact(Base):
-    """One atomic fact, bi-temporal: valid_from/valid_to in event time, created_at in system time."""
+    """One atomic fact, bi-temporal: valid_from/valid_to in event time, created_at in system
+    time."""
 
     __tablename__ = "fact"
     __table_args__ = (
@@ -310,7 +315,7 @@ class Job(Base):
 
 
 class EmbeddingCache(Base):
-    """Vectors by (model, text hash): the same text is never embedded twice, and rebuilds are cheap."""
+    """Vectors by (model, text hash): no text is embedded twice, and rebuilds are cheap."""
 
     __tablename__ = "embedding_cache"
     model: Mapped[str] = mapped_column(sa.String(200), primary_key=True)

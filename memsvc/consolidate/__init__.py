@@ -1,0 +1,1 @@
+"""Consolidation: events -> episodes -> facts -> MemTree and summaries, in a background worker."""

@@ -1,0 +1,278 @@
+"""The MemTree on the ``tree_node`` table: a TreeView over SQL and the insertion step.
+
+Planning is pure logic (memsvc.policies.memtree); this module reads one owner's tree for it,
+runs the ancestor re-aggregation (in parallel, outside any write transaction) and applies the
+plan in one transaction, with change-log rows so re-aggregated nodes are re-embedded and
+re-indexed. Items waiting for the tree are found from the data (active facts and summarised
+episodes without a leaf), so an interrupted run is finished by the next one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from memsvc.config import MemTreeSettings
+from memsvc.embed.cache import CachedEmbedder
+from memsvc.errors import LimitExceeded
+from memsvc.index_sync import IndexSync
+from memsvc.llm.base import LLMTasks
+from memsvc.policies.memtree import InsertPlan, NodeView, aggregate_path, plan_insert
+from memsvc.store import change_log
+from memsvc.store import tables as t
+from memsvc.store.jobs import scope_key
+from memsvc.store.memories import scope_clause
+from memsvc.types import FactStatus, MemoryKind, Scope, utcnow
+
+__all__ = ["SqlTreeView", "TreeBuilder"]
+
+logger = logging.getLogger(__name__)
+
+_BATCH = 200
+
+
+@dataclass(frozen=True)
+class _Item:
+    fact_id: int | None
+    episode_id: int | None
+    text: str
+    occurred_at: datetime
+    source_event_ids: tuple[int, ...]
+
+
+class SqlTreeView:
+    """One owner's tree read from SQL, node embeddings from the embedding cache."""
+
+    def __init__(
+        self, session: Session, *, namespace_id: int, owner: Scope, embedder: CachedEmbedder
+    ) -> None:
+        self._session = session
+        self._ns = namespace_id
+        self._owner = owner
+        self._owner_key = scope_key(owner)
+        self._embedder = embedder
+
+    def root(self) -> NodeView:
+        """The owner's root, created when missing."""
+        row = self._session.scalar(
+            sa.select(t.TreeNode).where(
+                t.TreeNode.namespace_id == self._ns,
+                t.TreeNode.owner_key == self._owner_key,
+                t.TreeNode.parent_id.is_(None),
+            )
+        )
+        if row is None:
+            now = utcnow()
+            row = t.TreeNode(
+                namespace_id=self._ns,
+                **self._owner.as_dict(),
+                owner_key=self._owner_key,
+                parent_id=None,
+                depth=0,
+                content="",
+                child_count=0,
+                entry_count=0,
+                source_event_ids=[],
+                occurred_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+            self._session.add(row)
+            self._session.flush()
+        return NodeView(row.id, 0, "", None, is_leaf=False, entry_count=row.entry_count)
+
+    def children_of(self, node_id: int) -> list[NodeView]:
+        """Children with their embeddings (cached by text, so repeated walks are cheap)."""
+        rows = list(
+            self._session.scalars(
+                sa.select(t.TreeNode).where(t.TreeNode.parent_id == node_id).order_by(t.TreeNode.id)
+            )
+        )
+        if not rows:
+            return []
+        vectors = self._embedder.embed([r.content for r in rows])
+        return [
+            NodeView(
+                id=r.id,
+                depth=r.depth,
+                content=r.content,
+                embedding=vectors[i],
+                is_leaf=r.fact_id is not None or r.episode_id is not None,
+                entry_count=max(r.entry_count, 1),
+            )
+            for i, r in enumerate(rows)
+        ]
+
+
+class TreeBuilder:
+    """Inserts an owner's pending facts and episode summaries into its MemTree."""
+
+    def __init__(
+        self,
+        *,
+        cfg: MemTreeSettings,
+        begin: Callable[[], AbstractContextManager[Session]],
+        embedder: CachedEmbedder,
+        llm: LLMTasks,
+        indexes: IndexSync,
+    ) -> None:
+        self._cfg = cfg
+        self._begin = begin
+        self._embedder = embedder
+        self._llm = llm
+        self._indexes = indexes
+
+    def insert_pending(self, namespace_id: int, owner: Scope) -> int:
+        """Insert every item of ``owner`` that has no leaf yet; returns how many."""
+        done = 0
+        while True:
+            with self._begin() as session:
+                items = _pending(session, namespace_id, owner)
+            if not items:
+                break
+            for item in items:
+                if self._insert(namespace_id, owner, item):
+                    done += 1
+            if len(items) < _BATCH:
+                break
+        return done
+
+    def _insert(self, namespace_id: int, owner: Scope, item: _Item) -> bool:
+        vector = self._embedder.embed([item.text])[0]
+        with self._begin() as session:
+            view = SqlTreeView(
+                session, namespace_id=namespace_id, owner=owner, embedder=self._embedder
+            )
+            try:
+                plan = plan_insert(view, vector, self._cfg)
+            except LimitExceeded:
+                logger.warning("memory tree of an owner is full; item left out of the tree")
+                return False
+        contents = aggregate_path(plan, self._llm, item.text)
+        if contents:
+            self._embedder.embed(list(contents.values()))  # warm the cache outside the write
+        with self._begin() as session:
+            touched = _apply(
+                session, plan, item, contents=contents, namespace_id=namespace_id, owner=owner
+            )
+            change_log.append(
+                session,
+                namespace_id=namespace_id,
+                kind=MemoryKind.TREE_NODE,
+                memory_ids=touched,
+                op="upsert",
+                now=utcnow(),
+            )
+        return True
+
+
+def _pending(session: Session, namespace_id: int, owner: Scope) -> list[_Item]:
+    leaf = sa.orm.aliased(t.TreeNode)
+    facts = session.execute(
+        sa.select(t.Fact.id, t.Fact.text, t.Fact.valid_from, t.Fact.source_event_ids)
+        .outerjoin(leaf, leaf.fact_id == t.Fact.id)
+        .where(
+            scope_clause(t.Fact, namespace_id, owner),
+            t.Fact.status == FactStatus.ACTIVE.value,
+            leaf.id.is_(None),
+        )
+        .order_by(t.Fact.valid_from, t.Fact.id)
+        .limit(_BATCH)
+    ).all()
+    items = [_Item(int(i), None, text, when, tuple(src or ())) for i, text, when, src in facts]
+    episodes = session.execute(
+        sa.select(t.Episode.id, t.Episode.summary, t.Episode.ended_at)
+        .outerjoin(leaf, leaf.episode_id == t.Episode.id)
+        .where(
+            scope_clause(t.Episode, namespace_id, owner), t.Episode.summary != "", leaf.id.is_(None)
+        )
+        .order_by(t.Episode.ended_at, t.Episode.id)
+        .limit(_BATCH)
+    ).all()
+    items.extend(_Item(None, int(i), text, when, ()) for i, text, when in episodes)
+    items.sort(key=lambda it: it.occurred_at)
+    return items
+
+
+def _apply(
+    session: Session,
+    plan: InsertPlan,
+    item: _Item,
+    *,
+    contents: dict[int, str],
+    namespace_id: int,
+    owner: Scope,
+) -> list[int]:
+    now = utcnow()
+    owner_key = scope_key(owner)
+    touched: list[int] = []
+
+    def new_node(parent: t.TreeNode, **fields: object) -> t.TreeNode:
+        node = t.TreeNode(
+            namespace_id=namespace_id,
+            **owner.as_dict(),
+            owner_key=owner_key,
+            parent_id=parent.id,
+            depth=parent.depth + 1,
+            child_count=0,
+            entry_count=1,
+            created_at=now,
+            updated_at=now,
+            **fields,
+        )
+        session.add(node)
+        parent.child_count += 1
+        return node
+
+    if plan.expansion is not None:
+        expanded = session.get(t.TreeNode, plan.expansion.node_id)
+        assert expanded is not None
+        new_node(
+            expanded,
+            content=expanded.content,
+            fact_id=expanded.fact_id,
+            episode_id=expanded.episode_id,
+            source_event_ids=list(expanded.source_event_ids or []),
+            occurred_at=expanded.occurred_at,
+        )
+        expanded.fact_id = None
+        expanded.episode_id = None
+    for view in plan.path:
+        node = session.get(t.TreeNode, view.id)
+        assert node is not None
+        node.content = contents.get(view.id, node.content)
+        node.entry_count += 1
+        node.source_event_ids = sorted(
+            set(node.source_event_ids or []) | set(item.source_event_ids)
+        )
+        node.occurred_at = max(node.occurred_at, item.occurred_at)
+        node.updated_at = now
+        touched.append(node.id)
+    parent = session.get(t.TreeNode, plan.parent_id)
+    assert parent is not None
+    leaf = new_node(
+        parent,
+        content=item.text,
+        fact_id=item.fact_id,
+        episode_id=item.episode_id,
+        source_event_ids=list(item.source_event_ids),
+        occurred_at=item.occurred_at,
+    )
+    root = session.scalar(
+        sa.select(t.TreeNode).where(
+            t.TreeNode.namespace_id == namespace_id,
+            t.TreeNode.owner_key == owner_key,
+            t.TreeNode.parent_id.is_(None),
+        )
+    )
+    if root is not None:
+        root.entry_count += 1
+    session.flush()
+    touched.append(leaf.id)
+    return touched

@@ -1,0 +1,329 @@
+"""Keeps each namespace's dense and BM25 indexes in step with SQL through the change log.
+
+SQL is the source of truth; the indexes are caches persisted with the change-log sequence they
+include. Every write path ends in :meth:`IndexSync.catch_up`, which reads the change log after
+that sequence and reconciles each named memory with its *current* row (upsert when it exists,
+remove when it does not). Because the reconciliation is state-based, replaying a change twice is
+harmless, so the same mechanism serves local writes, crash recovery at start, and replicas that
+tail changes made by other processes.
+
+A gap in the sequence (a concurrent transaction not yet committed on PostgreSQL) holds back the
+recorded high-water mark until it fills or is older than ``GAP_GRACE_S``, so no change is skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from memsvc.config import IndexSettings
+from memsvc.documents import index_tags, index_text
+from memsvc.embed.cache import CachedEmbedder
+from memsvc.index.base import IndexTags, SparseIndex, VectorIndex
+from memsvc.index.ids import decode_key, encode_key
+from memsvc.index.registry import (
+    load_sparse_index,
+    load_vector_index,
+    make_sparse_index,
+    make_vector_index,
+)
+from memsvc.store import change_log
+from memsvc.store.memories import get_rows
+from memsvc.store.records import MODEL_BY_KIND
+from memsvc.store.vectors import save_vectors
+from memsvc.types import MemoryKind, MemoryRef, utcnow
+
+__all__ = ["IndexSync", "NamespaceIndexes", "VerifyReport"]
+
+logger = logging.getLogger(__name__)
+
+GAP_GRACE_S = 10.0
+_TAIL_BATCH = 5_000
+
+
+@dataclass
+class NamespaceIndexes:
+    """The indexes of one namespace and the lock that serialises access to them."""
+
+    namespace_id: int
+    dense: VectorIndex
+    sparse: SparseIndex
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    unsaved: int = 0
+    last_poll: float = 0.0
+
+    @property
+    def applied_seq(self) -> int:
+        """The change-log sequence both indexes include."""
+        return min(self.dense.applied_seq, self.sparse.applied_seq)
+
+
+@dataclass
+class _Batch:
+    gone: list[int] = field(default_factory=list)
+    keys: list[int] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+    tags: list[IndexTags] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """Differences between SQL and an index."""
+
+    namespace_id: int
+    sql_count: int
+    dense_count: int
+    sparse_count: int
+    missing: list[str]
+    extra: list[str]
+
+    @property
+    def is_ok(self) -> bool:
+        """No drift."""
+        return not self.missing and not self.extra
+
+
+class IndexSync:
+    """Loads, updates, persists and rebuilds the per-namespace indexes."""
+
+    def __init__(
+        self,
+        cfg: IndexSettings,
+        *,
+        begin: Callable[[], AbstractContextManager[Session]],
+        read: Callable[[], AbstractContextManager[Session]] | None = None,
+        embedder: CachedEmbedder,
+    ) -> None:
+        self._cfg = cfg
+        self._begin = begin
+        self._read = read or begin
+        self._embedder = embedder
+        self._by_ns: dict[int, NamespaceIndexes] = {}
+        self._lock = threading.Lock()
+
+    def _dir(self, namespace_id: int) -> Path:
+        return Path(self._cfg.dir) / f"ns_{namespace_id}"
+
+    def get(self, namespace_id: int) -> NamespaceIndexes:
+        """The namespace's indexes, loaded from disk and caught up with the change log."""
+        with self._lock:
+            found = self._by_ns.get(namespace_id)
+            if found is None:
+                base = self._dir(namespace_id)
+                found = NamespaceIndexes(
+                    namespace_id,
+                    load_vector_index(self._cfg, self._embedder.dim, base / "dense"),
+                    load_sparse_index(base / "sparse"),
+                )
+                self._by_ns[namespace_id] = found
+                fresh = True
+            else:
+                fresh = False
+        if fresh:
+            applied = self.catch_up(namespace_id)
+            logger.info(
+                "indexes of namespace %d loaded: %d vectors, %d replayed changes",
+                namespace_id,
+                len(found.dense),
+                applied,
+            )
+        return found
+
+    @contextmanager
+    def reading(self, namespace_id: int) -> Iterator[NamespaceIndexes]:
+        """Hold the namespace's indexes for a search, after pulling changes of other processes."""
+        idx = self.get(namespace_id)
+        now = time.monotonic()
+        if now - idx.last_poll >= self._cfg.sync_interval_s:
+            idx.last_poll = now
+            self.catch_up(namespace_id)
+        with idx.lock:
+            yield idx
+
+    @contextmanager
+    def holding(self, namespace_id: int) -> Iterator[NamespaceIndexes]:
+        """Hold the namespace's indexes as they are, without reading the change log.
+
+        For callers inside a write transaction: pulling changes would open a second
+        transaction, which SQLite's single writer would make wait on the first.
+        """
+        idx = self.get(namespace_id)
+        with idx.lock:
+            yield idx
+
+    def catch_up(self, namespace_id: int) -> int:
+        """Apply every change after the indexes' sequence; returns how many were read."""
+        idx = (
+            self.get(namespace_id) if namespace_id not in self._by_ns else self._by_ns[namespace_id]
+        )
+        total = 0
+        with idx.lock:
+            while True:
+                with self._read() as session:
+                    rows = change_log.tail(
+                        session,
+                        namespace_id=namespace_id,
+                        after_seq=idx.applied_seq,
+                        limit=_TAIL_BATCH,
+                    )
+                    if not rows:
+                        break
+                    high = self._high_water(idx.applied_seq, rows)
+                    batch = self._collect(
+                        session, namespace_id, {(r.memory_kind, r.memory_id) for r in rows}
+                    )
+                self._apply(idx, batch)
+                total += len(rows)
+                idx.dense.applied_seq = idx.sparse.applied_seq = high
+                idx.unsaved += len(rows)
+                if high < rows[-1].seq or len(rows) < _TAIL_BATCH:
+                    break
+            if idx.unsaved >= self._cfg.save_every:
+                self._save(idx)
+        return total
+
+    @staticmethod
+    def _high_water(applied: int, rows: list[change_log.ChangeRow]) -> int:
+        high = applied
+        cutoff = utcnow() - timedelta(seconds=GAP_GRACE_S)
+        for row in rows:
+            if row.seq != high + 1 and row.created_at > cutoff:
+                break
+            high = row.seq
+        return high
+
+    def _collect(
+        self, session: Session, namespace_id: int, changed: set[tuple[str, int]]
+    ) -> _Batch:
+        """Read the current state of changed memories (inside a read transaction)."""
+        by_kind: dict[MemoryKind, list[int]] = defaultdict(list)
+        for kind, memory_id in changed:
+            by_kind[MemoryKind(kind)].append(memory_id)
+        batch = _Batch()
+        for kind, ids in by_kind.items():
+            rows = get_rows(session, namespace_id, kind, ids)
+            for memory_id in ids:
+                key = encode_key(MemoryRef(kind, memory_id))
+                row = rows.get(memory_id)
+                text = index_text(row) if row is not None else ""
+                if row is None or not text.strip():
+                    batch.gone.append(key)
+                    continue
+                batch.keys.append(key)
+                batch.texts.append(text)
+                batch.tags.append(index_tags(row))
+        return batch
+
+    def _apply(self, idx: NamespaceIndexes, batch: _Batch) -> None:
+        """Embed (through the cache; new vectors are persisted) and update both indexes."""
+        if batch.gone:
+            idx.dense.remove(batch.gone)
+            idx.sparse.remove(batch.gone)
+        if batch.keys:
+            vectors, new = self._embedder.embed_with_new(batch.texts)
+            if new:
+                with self._begin() as session:
+                    save_vectors(session, self._embedder.model_id, new)
+            key_arr = np.asarray(batch.keys, dtype=np.int64)
+            idx.dense.add(key_arr, vectors, batch.tags)
+            idx.sparse.add(key_arr, batch.texts, batch.tags)
+
+    def _save(self, idx: NamespaceIndexes) -> None:
+        base = self._dir(idx.namespace_id)
+        started = time.perf_counter()
+        idx.dense.save(base / "dense")
+        idx.sparse.save(base / "sparse")
+        idx.unsaved = 0
+        logger.info(
+            "indexes of namespace %d saved at seq %d in %.2fs",
+            idx.namespace_id,
+            idx.applied_seq,
+            time.perf_counter() - started,
+        )
+
+    def save_all(self) -> None:
+        """Persist every loaded index (on shutdown)."""
+        for idx in list(self._by_ns.values()):
+            with idx.lock:
+                if idx.unsaved:
+                    self._save(idx)
+
+    def rebuild(
+        self, namespace_id: int, *, progress: Callable[[int, int], None] | None = None
+    ) -> int:
+        """Rebuild the namespace's indexes from SQL; returns the number of memories indexed."""
+        idx = self.get(namespace_id)
+        with idx.lock:
+            with self._read() as session:
+                seq = change_log.last_seq(session, namespace_id)
+                all_ids = {kind: _all_ids(session, namespace_id, kind) for kind in MemoryKind}
+            idx.dense = make_vector_index(self._cfg, self._embedder.dim)
+            idx.sparse = make_sparse_index()
+            total = sum(len(v) for v in all_ids.values())
+            done = 0
+            for kind, ids in all_ids.items():
+                for start in range(0, len(ids), 2_000):
+                    chunk = ids[start : start + 2_000]
+                    with self._read() as session:
+                        batch = self._collect(
+                            session, namespace_id, {(kind.value, i) for i in chunk}
+                        )
+                    self._apply(idx, batch)
+                    done += len(chunk)
+                    if progress is not None:
+                        progress(done, total)
+            idx.dense.applied_seq = idx.sparse.applied_seq = seq
+            self._save(idx)
+        self.catch_up(namespace_id)
+        return total
+
+    def verify(self, namespace_id: int) -> VerifyReport:
+        """Compare the keys held by the indexes with the memories in SQL."""
+        idx = self.get(namespace_id)
+        self.catch_up(namespace_id)
+        with self._read() as session:
+            expected: set[int] = set()
+            for kind in MemoryKind:
+                rows = get_rows(session, namespace_id, kind, _all_ids(session, namespace_id, kind))
+                expected.update(
+                    encode_key(MemoryRef(kind, r.id))
+                    for r in rows.values()
+                    if index_text(r).strip()
+                )
+        with idx.lock:
+            held = set(map(int, idx.dense.keys()))
+            sparse_held = set(map(int, idx.sparse.keys()))
+            missing = sorted(expected - held) + sorted(expected - sparse_held)
+            extra = sorted(held - expected) + sorted(sparse_held - expected)
+            return VerifyReport(
+                namespace_id=namespace_id,
+                sql_count=len(expected),
+                dense_count=len(held),
+                sparse_count=len(sparse_held),
+                missing=sorted({str(decode_key(k)) for k in missing}),
+                extra=sorted({str(decode_key(k)) for k in extra}),
+            )
+
+    def loaded(self) -> list[NamespaceIndexes]:
+        """The namespaces whose indexes are in memory."""
+        return list(self._by_ns.values())
+
+
+def _all_ids(session: Session, namespace_id: int, kind: MemoryKind) -> list[int]:
+    import sqlalchemy as sa
+
+    model = MODEL_BY_KIND[kind]
+    return [
+        int(i)
+        for i in session.scalars(sa.select(model.id).where(model.namespace_id == namespace_id))
+    ]

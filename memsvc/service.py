@@ -1,0 +1,617 @@
+"""MemoryService: the façade every entry point uses (embedded Memory, REST API, CLI, MCP).
+
+Each public method is one unit of work: one transaction, committed before the indexes are told
+(through the change log, see :mod:`memsvc.index_sync`). The add path never waits for an LLM:
+events are committed, embedded and indexed, and a consolidation job is queued for the worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from memsvc.config import Settings
+from memsvc.consolidate.pipeline import ConsolidationPipeline
+from memsvc.consolidate.worker import Worker
+from memsvc.documents import index_text
+from memsvc.embed.cache import CachedEmbedder
+from memsvc.errors import InvalidQuery, StoreUnavailable
+from memsvc.index_sync import IndexSync
+from memsvc.llm.base import LLMTasks
+from memsvc.reinforce import Reinforcer
+from memsvc.search import Searcher, SearchRequest
+from memsvc.store import change_log, jobs
+from memsvc.store import history as hist
+from memsvc.store import memories as repo
+from memsvc.store import namespaces as keys
+from memsvc.store import tables as t
+from memsvc.store.namespaces import ensure_namespace
+from memsvc.store.records import to_record
+from memsvc.store.vectors import save_vectors
+from memsvc.types import (
+    AddResult,
+    HistoryEntry,
+    MemoryKind,
+    MemoryRecord,
+    MemoryRef,
+    Page,
+    Scope,
+    SearchResult,
+    utcnow,
+)
+from memsvc.validation import check_content, check_metadata, check_time, coerce_messages
+
+__all__ = ["MemoryService"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class _Namespaces:
+    ids: dict[str, int] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class MemoryService:
+    """Stores, consolidates and retrieves memories. Thread-safe; build it with ``build_service``."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        begin: Callable[[], AbstractContextManager[Session]],
+        embedder: CachedEmbedder,
+        indexes: IndexSync,
+        llm: LLMTasks,
+        read: Callable[[], AbstractContextManager[Session]] | None = None,
+        engine: Engine | None = None,
+    ) -> None:
+        self.settings = settings
+        self._read_raw = read or begin
+        self._engine = engine
+        self._worker: Worker | None = None
+        self._begin_raw = begin
+        self.embedder = embedder
+        self.indexes = indexes
+        self.llm = llm
+        self._namespaces = _Namespaces()
+        self._reinforcer = Reinforcer(self.begin, enabled=settings.retrieval.reinforce)
+        self._searcher = Searcher(
+            settings=settings,
+            begin=self.read,
+            embedder=embedder,
+            indexes=indexes,
+            llm=llm,
+            on_recall=self._reinforcer.submit,
+        )
+        self._pipeline = ConsolidationPipeline(
+            settings=settings, begin=self.begin, embedder=embedder, indexes=indexes, llm=llm
+        )
+        self._on_enqueue: list[Callable[[], None]] = []
+        self._closed = False
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    @contextmanager
+    def begin(self) -> Iterator[Session]:
+        """One transaction; database failures surface as :class:`StoreUnavailable`."""
+        try:
+            with self._begin_raw() as session:
+                yield session
+        except OperationalError as exc:
+            raise StoreUnavailable("the database is unavailable or locked") from exc
+        except SQLAlchemyError as exc:
+            raise StoreUnavailable(
+                f"the database refused the operation: {type(exc).__name__}"
+            ) from exc
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A transaction that only reads (on SQLite it never waits for the writer)."""
+        try:
+            with self._read_raw() as session:
+                yield session
+        except OperationalError as exc:
+            raise StoreUnavailable("the database is unavailable or locked") from exc
+        except SQLAlchemyError as exc:
+            raise StoreUnavailable(
+                f"the database refused the operation: {type(exc).__name__}"
+            ) from exc
+
+    def namespace_id(self, namespace: str | None = None) -> int:
+        """The id of a namespace (the configured default when ``None``), created when missing."""
+        name = namespace or self.settings.namespace
+        with self._namespaces.lock:
+            found = self._namespaces.ids.get(name)
+        if found is not None:
+            return found
+        with self.begin() as session:
+            ns_id = ensure_namespace(session, name, now=utcnow())
+        with self._namespaces.lock:
+            self._namespaces.ids[name] = ns_id
+        return ns_id
+
+    def on_enqueue(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` after each commit that queued consolidation work (wakes the worker)."""
+        self._on_enqueue.append(callback)
+
+    # -- write path -----------------------------------------------------------------------
+
+    def add(
+        self,
+        messages: Any,
+        *,
+        scope: Scope,
+        metadata: Any = None,
+        occurred_at: datetime | str | None = None,
+        namespace: str | None = None,
+    ) -> AddResult:
+        """Store messages as events; they are searchable when this returns.
+
+        Args:
+            messages: a string, a ``{"role", "content", "name"?}`` mapping, or a list of them.
+            scope: who the memories belong to (at least one key).
+            metadata: a JSON object stored on every event (``metadata["ref"]`` is echoed back in
+                search provenance as the client's own id).
+            occurred_at: when the messages happened (default now): import history with its
+                real times. Events of one call share it and keep their order.
+        Raises:
+            InvalidInput: any invalid part; nothing is stored then.
+        """
+        limits = self.settings.limits
+        msgs = coerce_messages(messages, limits)
+        meta = check_metadata(metadata, limits)
+        when = check_time(occurred_at, field="occurred_at")
+        ns_id = self.namespace_id(namespace)
+        now = utcnow()
+        when = when or now
+        rows = [
+            {
+                "namespace_id": ns_id,
+                **scope.as_dict(),
+                "role": m.role,
+                "speaker": m.name,
+                "content": m.content,
+                "meta": meta,
+                "occurred_at": when,
+                "ingested_at": now,
+                "updated_at": now,
+            }
+            for m in msgs
+        ]
+        texts = [index_text(t.Event(**r)) for r in rows]
+        _, new_vectors = self.embedder.embed_with_new(texts)
+        with self.begin() as session:
+            ids = repo.insert_events(session, rows)
+            save_vectors(session, self.embedder.model_id, new_vectors)
+            change_log.append(
+                session,
+                namespace_id=ns_id,
+                kind=MemoryKind.EVENT,
+                memory_ids=ids,
+                op="upsert",
+                now=now,
+            )
+            job_id = None
+            if self.settings.consolidation.enabled:
+                job_id = jobs.enqueue(session, namespace_id=ns_id, scope=scope, now=now)
+            events = [
+                to_record(row)
+                for row in repo.get_rows(session, ns_id, MemoryKind.EVENT, ids).values()
+            ]
+        self.indexes.catch_up(ns_id)
+        if job_id is not None:
+            for callback in self._on_enqueue:
+                callback()
+        events.sort(key=lambda r: r.ref.id)
+        logger.debug("added %d events to namespace %d", len(events), ns_id)
+        return AddResult(events=events, job_id=job_id)
+
+    def update(
+        self,
+        memory_id: str,
+        *,
+        content: str | None = None,
+        metadata: Any = None,
+        namespace: str | None = None,
+        actor: str = "user",
+    ) -> MemoryRecord:
+        """Change a memory's text and/or metadata; the change goes to history and the indexes."""
+        if content is None and metadata is None:
+            raise InvalidQuery("nothing to update: give content or metadata")
+        ref = MemoryRef.parse(memory_id)
+        text = check_content(content, self.settings.limits) if content is not None else None
+        meta = check_metadata(metadata, self.settings.limits) if metadata is not None else None
+        ns_id = self.namespace_id(namespace)
+        now = utcnow()
+        if text is not None:
+            self.embedder.embed([text])
+        with self.begin() as session:
+            row = repo.get_row(session, ns_id, ref)
+            before = hist.snapshot(row)
+            if text is not None:
+                _set_content(row, text)
+            if meta is not None:
+                if not hasattr(row, "meta"):
+                    raise InvalidQuery(f"{ref.kind.value} memories have no metadata")
+                row.meta = meta
+            row.updated_at = now
+            session.flush()
+            hist.record_change(
+                session,
+                namespace_id=ns_id,
+                ref=ref,
+                operation="update",
+                before=before,
+                after=hist.snapshot(row),
+                reason="updated by client",
+                actor=actor,
+                now=now,
+            )
+            change_log.append(
+                session,
+                namespace_id=ns_id,
+                kind=ref.kind,
+                memory_ids=[ref.id],
+                op="upsert",
+                now=now,
+            )
+            record = to_record(row)
+        self.indexes.catch_up(ns_id)
+        return record
+
+    def delete(
+        self,
+        memory_id: str,
+        *,
+        erase_history: bool = False,
+        namespace: str | None = None,
+        actor: str = "user",
+    ) -> None:
+        """Delete one memory from SQL and every index; with ``erase_history`` its history too."""
+        ref = MemoryRef.parse(memory_id)
+        ns_id = self.namespace_id(namespace)
+        now = utcnow()
+        with self.begin() as session:
+            row = repo.get_row(session, ns_id, ref)
+            before = hist.snapshot(row)
+            session.delete(row)
+            if erase_history:
+                hist.erase_history(session, ns_id, ref.kind, [ref.id])
+            else:
+                hist.record_change(
+                    session,
+                    namespace_id=ns_id,
+                    ref=ref,
+                    operation="delete",
+                    before=before,
+                    after=None,
+                    reason="deleted by client",
+                    actor=actor,
+                    now=now,
+                )
+            change_log.append(
+                session,
+                namespace_id=ns_id,
+                kind=ref.kind,
+                memory_ids=[ref.id],
+                op="delete",
+                now=now,
+            )
+        self.indexes.catch_up(ns_id)
+
+    def delete_all(
+        self, *, scope: Scope, erase_history: bool = True, namespace: str | None = None
+    ) -> int:
+        """Erase every memory of a scope (all kinds) from SQL, the indexes and, by default, history.
+
+        Returns the number of memories deleted.
+        """
+        ns_id = self.namespace_id(namespace)
+        now = utcnow()
+        total = 0
+        with self.begin() as session:
+            for kind in (
+                MemoryKind.TREE_NODE,
+                MemoryKind.SUMMARY,
+                MemoryKind.FACT,
+                MemoryKind.EVENT,
+                MemoryKind.EPISODE,
+            ):
+                ids = repo.scope_ids(session, ns_id, scope, kind)
+                if not ids:
+                    continue
+                if kind is MemoryKind.FACT:
+                    _clear_supersession(session, ids)
+                total += repo.delete_rows(session, ns_id, kind, ids)
+                if erase_history:
+                    hist.erase_history(session, ns_id, kind, ids)
+                change_log.append(
+                    session, namespace_id=ns_id, kind=kind, memory_ids=ids, op="delete", now=now
+                )
+            jobs.cancel_scope(session, namespace_id=ns_id, scope=scope, now=now)
+        self.indexes.catch_up(ns_id)
+        logger.info("erased %d memories of a scope in namespace %d", total, ns_id)
+        return total
+
+    # -- read path ------------------------------------------------------------------------
+
+    def get(self, memory_id: str, *, namespace: str | None = None) -> MemoryRecord:
+        """One memory by id.
+
+        Raises:
+            MemoryNotFound: unknown id, or one of another namespace.
+        """
+        ref = MemoryRef.parse(memory_id)
+        ns_id = self.namespace_id(namespace)
+        with self.read() as session:
+            return to_record(repo.get_row(session, ns_id, ref))
+
+    def get_all(
+        self,
+        *,
+        scope: Scope,
+        kinds: Sequence[MemoryKind] | None = None,
+        include_inactive: bool = False,
+        metadata: Any = None,
+        cursor: str | None = None,
+        limit: int = 100,
+        namespace: str | None = None,
+    ) -> Page:
+        """A page of a scope's memories: facts, events, episodes, summaries, tree nodes."""
+        if not 1 <= limit <= 1000:
+            raise InvalidQuery("limit must be between 1 and 1000")
+        meta = check_metadata(metadata, self.settings.limits) if metadata else None
+        ns_id = self.namespace_id(namespace)
+        wanted = list(kinds) if kinds else [MemoryKind.FACT, MemoryKind.EVENT]
+        with self.read() as session:
+            items, after = repo.list_records(
+                session,
+                ns_id,
+                scope,
+                kinds=wanted,
+                include_inactive=include_inactive,
+                after=_parse_cursor(cursor),
+                limit=limit,
+                metadata=meta,
+            )
+        return Page(items=items, next_cursor=f"{after[0]}.{after[1]}" if after else None)
+
+    def history(self, memory_id: str, *, namespace: str | None = None) -> list[HistoryEntry]:
+        """Every recorded change of a memory, oldest first (also after it was deleted)."""
+        ref = MemoryRef.parse(memory_id)
+        ns_id = self.namespace_id(namespace)
+        with self.read() as session:
+            rows = hist.list_history(session, ns_id, ref)
+            if not rows:
+                repo.get_row(session, ns_id, ref)  # raises MemoryNotFound for unknown ids
+        return [
+            HistoryEntry(
+                id=r.id,
+                memory_id=str(ref),
+                operation=r.operation,
+                before=r.before,
+                after=r.after,
+                reason=r.reason,
+                actor=r.actor,
+                created_at=r.created_at,
+            )
+            for r in rows
+        ]
+
+    def search(
+        self, query: str, *, scope: Scope, namespace: str | None = None, **options: Any
+    ) -> SearchResult:
+        """Hybrid, iterative search over mixed memory; see :class:`memsvc.search.SearchRequest`."""
+        request = SearchRequest.build(query, scope=scope, settings=self.settings, **options)
+        return self._searcher.search(request, namespace_id=self.namespace_id(namespace))
+
+    # -- structure: episodes, tree, profile -------------------------------------------------
+
+    def episodes(
+        self, *, scope: Scope, limit: int = 100, namespace: str | None = None
+    ) -> list[MemoryRecord]:
+        """The scope's episodes, newest first."""
+        page = self.get_all(
+            scope=scope, kinds=[MemoryKind.EPISODE], limit=limit, namespace=namespace
+        )
+        return page.items
+
+    def tree(self, *, scope: Scope, namespace: str | None = None) -> list[MemoryRecord]:
+        """The scope's MemTree nodes in depth-first order (root first); parents in attributes."""
+        ns_id = self.namespace_id(namespace)
+        with self.read() as session:
+            rows = [to_record(r) for r in repo.tree_rows(session, ns_id, scope)]
+        children: dict[int | None, list[MemoryRecord]] = {}
+        for record in rows:
+            children.setdefault(record.attributes.get("parent_id"), []).append(record)
+        ordered: list[MemoryRecord] = []
+        stack = list(reversed(children.get(None, [])))
+        while stack:
+            node = stack.pop()
+            ordered.append(node)
+            stack.extend(reversed(children.get(node.ref.id, [])))
+        return ordered
+
+    def profile(self, *, scope: Scope, namespace: str | None = None) -> MemoryRecord | None:
+        """The scope's profile summary (MemoryBank's portrait), when one was built."""
+        ns_id = self.namespace_id(namespace)
+        with self.read() as session:
+            row = repo.profile_row(session, ns_id, scope)
+            return to_record(row) if row is not None else None
+
+    # -- consolidation and operations -----------------------------------------------------
+
+    def consolidate(self, *, scope: Scope, namespace: str | None = None) -> int:
+        """Queue consolidation of a scope now; returns the job id."""
+        ns_id = self.namespace_id(namespace)
+        with self.begin() as session:
+            job_id = jobs.enqueue(session, namespace_id=ns_id, scope=scope, now=utcnow())
+        for callback in self._on_enqueue:
+            callback()
+        return job_id
+
+    def job(self, job_id: int, *, namespace: str | None = None) -> jobs.JobRow:
+        """A consolidation job's status, attempts and last error (raises JobNotFound)."""
+        ns_id = self.namespace_id(namespace)
+        with self.read() as session:
+            return jobs.get(session, ns_id, job_id)
+
+    def run_pending_jobs(self, *, max_jobs: int = 1_000_000) -> int:
+        """Run queued consolidation jobs in the calling thread until none is ready."""
+        return self._make_worker().run_until_idle(max_jobs=max_jobs)
+
+    def stats(self, *, namespace: str | None = None) -> dict[str, Any]:
+        """Counts per kind, index sizes, queue depth and consolidation lag."""
+        ns_id = self.namespace_id(namespace)
+        with self.read() as session:
+            counts = repo.count_by_kind(session, ns_id)
+            queue = jobs.stats(session, ns_id)
+        idx = self.indexes.get(ns_id)
+        lags = sorted(self._worker.lags_s) if self._worker is not None else []
+        oldest = queue["oldest_pending_requested_at"]
+        return {
+            "namespace": namespace or self.settings.namespace,
+            "memories": counts,
+            "index": {
+                "dense": len(idx.dense),
+                "sparse": len(idx.sparse),
+                "applied_seq": idx.applied_seq,
+            },
+            "jobs": {k: v for k, v in queue.items() if k != "oldest_pending_requested_at"},
+            "queue_lag_s": (utcnow() - oldest).total_seconds() if oldest else 0.0,
+            "consolidation_lag_s": {
+                "p50": _quantile(lags, 0.5),
+                "p95": _quantile(lags, 0.95),
+                "samples": len(lags),
+            },
+            "llm": {"name": self.llm.name, **asdict(self.llm.usage)},
+        }
+
+    # -- tenants and API keys ------------------------------------------------------------
+
+    def authenticate(self, secret: str) -> tuple[str, bool]:
+        """The namespace and admin flag of an API key (raises AuthenticationFailed)."""
+        with self.begin() as session:
+            row, namespace = keys.find_key(session, secret, now=utcnow())
+            return namespace, bool(row.is_admin)
+
+    def create_key(
+        self, *, namespace: str, name: str = "default", is_admin: bool = False
+    ) -> keys.CreatedKey:
+        """Create an API key (and its namespace when new); the secret is returned once."""
+        with self.begin() as session:
+            return keys.create_key(
+                session, namespace=namespace, name=name, is_admin=is_admin, now=utcnow()
+            )
+
+    def list_keys(self, *, namespace: str | None = None) -> list[dict[str, Any]]:
+        """Keys without their secrets."""
+        with self.read() as session:
+            return [
+                {
+                    "id": k.id,
+                    "namespace": ns,
+                    "name": k.name,
+                    "prefix": k.prefix,
+                    "is_admin": k.is_admin,
+                    "created_at": k.created_at,
+                    "revoked_at": k.revoked_at,
+                    "last_used_at": k.last_used_at,
+                }
+                for k, ns in keys.list_keys(session, namespace)
+            ]
+
+    def revoke_key(self, key_id: int) -> bool:
+        """Revoke a key; False when no live key has this id."""
+        with self.begin() as session:
+            return keys.revoke_key(session, key_id, now=utcnow())
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def _make_worker(self, worker_id: str | None = None) -> Worker:
+        return Worker(
+            begin=self.begin,
+            cfg=self.settings.consolidation,
+            handle=self._pipeline.run,
+            worker_id=worker_id,
+        )
+
+    def start_worker(self, *, worker_id: str | None = None) -> Worker:
+        """Run a consolidation worker thread in this process (idempotent)."""
+        if self._worker is None:
+            self._worker = self._make_worker(worker_id)
+            self.on_enqueue(self._worker.wake)
+            self._worker.start()
+        return self._worker
+
+    def flush(self) -> None:
+        """Apply pending reinforcements and persist the indexes."""
+        self._reinforcer.flush()
+        self.indexes.save_all()
+
+    def close(self) -> None:
+        """Flush and stop background work. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._worker is not None:
+            self._worker.stop()
+        self._reinforcer.close()
+        self.indexes.save_all()
+        if self._engine is not None:
+            self._engine.dispose()
+        logger.info("memory service closed")
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float) -> bool:
+        """Poll ``predicate`` until true or ``timeout`` seconds pass (tests and examples)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return True
+            time.sleep(0.05)
+        return predicate()
+
+
+def _quantile(values: Sequence[float], q: float) -> float | None:
+    if not values:
+        return None
+    return float(values[min(len(values) - 1, int(q * len(values)))])
+
+
+def _set_content(row: Any, text: str) -> None:
+    if isinstance(row, t.Fact):
+        row.text = text
+    elif isinstance(row, t.Episode):
+        row.summary = text
+    else:
+        row.content = text
+
+
+def _clear_supersession(session: Session, fact_ids: Sequence[int]) -> None:
+    import sqlalchemy as sa
+
+    for start in range(0, len(fact_ids), 500):
+        chunk = list(fact_ids[start : start + 500])
+        session.execute(
+            sa.update(t.Fact).where(t.Fact.superseded_by.in_(chunk)).values(superseded_by=None)
+        )
+
+
+def _parse_cursor(cursor: str | None) -> tuple[int, int] | None:
+    if cursor is None:
+        return None
+    head, _, tail = cursor.partition(".")
+    if not head.isdigit() or not tail.isdigit():
+        raise InvalidQuery("invalid cursor")
+    return int(head), int(tail)

@@ -1,0 +1,249 @@
+"""Repository functions over the memory tables. They take a Session and never commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from memsvc.errors import MemoryNotFound
+from memsvc.store import tables as t
+from memsvc.store.records import MODEL_BY_KIND, ORMMemory, to_record
+from memsvc.types import FactStatus, MemoryKind, MemoryRecord, MemoryRef, Scope
+
+__all__ = [
+    "LIST_ORDER",
+    "count_by_kind",
+    "delete_rows",
+    "event_neighbours",
+    "get_row",
+    "get_rows",
+    "insert_events",
+    "latest_event_time",
+    "list_records",
+    "profile_row",
+    "scope_clause",
+    "scope_ids",
+    "tree_rows",
+]
+
+#: The order in which get_all walks the kinds.
+LIST_ORDER = (
+    MemoryKind.FACT,
+    MemoryKind.EVENT,
+    MemoryKind.EPISODE,
+    MemoryKind.SUMMARY,
+    MemoryKind.TREE_NODE,
+)
+
+
+def scope_clause(model: type[ORMMemory], namespace_id: int, scope: Scope) -> sa.ColumnElement[bool]:
+    """WHERE clause: the namespace, and every scope key that is set."""
+    clauses = [model.namespace_id == namespace_id]
+    for name, value in scope.as_dict().items():
+        clauses.append(getattr(model, name) == value)
+    return sa.and_(*clauses)
+
+
+def insert_events(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Insert events in one statement; returns their ids in input order."""
+    if not rows:
+        return []
+    result = session.execute(
+        sa.insert(t.Event).returning(t.Event.id, sort_by_parameter_order=True), list(rows)
+    )
+    return [int(r[0]) for r in result]
+
+
+def get_row(session: Session, namespace_id: int, ref: MemoryRef) -> ORMMemory:
+    """The row of a memory in this namespace.
+
+    Raises:
+        MemoryNotFound: no such memory here (also for another namespace's memory).
+    """
+    model = MODEL_BY_KIND[ref.kind]
+    row = session.get(model, ref.id)
+    if row is None or row.namespace_id != namespace_id:
+        raise MemoryNotFound("no memory with this id", detail={"id": str(ref)})
+    return row
+
+
+def get_rows(
+    session: Session, namespace_id: int, kind: MemoryKind, ids: Iterable[int]
+) -> dict[int, ORMMemory]:
+    """Rows by id (missing ones are absent from the result)."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    model = MODEL_BY_KIND[kind]
+    out: dict[int, ORMMemory] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        stmt = sa.select(model).where(model.namespace_id == namespace_id, model.id.in_(chunk))
+        for row in session.scalars(stmt):
+            out[row.id] = row
+    return out
+
+
+def list_records(
+    session: Session,
+    namespace_id: int,
+    scope: Scope,
+    *,
+    kinds: Sequence[MemoryKind],
+    include_inactive: bool,
+    after: tuple[int, int] | None,
+    limit: int,
+    metadata: Mapping[str, Any] | None = None,
+) -> tuple[list[MemoryRecord], tuple[int, int] | None]:
+    """A page of memories, kinds in :data:`LIST_ORDER`, newest id first within a kind.
+
+    ``after`` is the cursor ``(kind position, last id)`` returned by the previous page.
+    """
+    ordered = [k for k in LIST_ORDER if k in kinds]
+    out: list[MemoryRecord] = []
+    start_pos, last_id = after if after is not None else (0, None)
+    for pos in range(start_pos, len(ordered)):
+        kind = ordered[pos]
+        model = MODEL_BY_KIND[kind]
+        stmt = sa.select(model).where(scope_clause(model, namespace_id, scope))
+        if pos == start_pos and last_id is not None:
+            stmt = stmt.where(model.id < last_id)
+        if kind is MemoryKind.FACT and not include_inactive:
+            stmt = stmt.where(t.Fact.status == FactStatus.ACTIVE.value)
+        if metadata and kind in (MemoryKind.EVENT, MemoryKind.FACT):
+            stmt = stmt.where(*_metadata_clauses(model, metadata))
+        elif metadata:
+            continue
+        stmt = stmt.order_by(model.id.desc()).limit(limit - len(out) + 1)
+        rows = list(session.scalars(stmt))
+        for row in rows:
+            if len(out) == limit:
+                return out, (pos, out[-1].ref.id)
+            out.append(to_record(row))
+    return out, None
+
+
+def _metadata_clauses(
+    model: type[ORMMemory], metadata: Mapping[str, Any]
+) -> list[sa.ColumnElement[bool]]:
+    column = model.__table__.c.metadata
+    clauses: list[sa.ColumnElement[bool]] = []
+    for key, value in metadata.items():
+        element = column[key]
+        if isinstance(value, bool):
+            clauses.append(element.as_boolean() == value)
+        elif isinstance(value, int | float):
+            clauses.append(element.as_float() == float(value))
+        else:
+            clauses.append(element.as_string() == str(value))
+    return clauses
+
+
+def delete_rows(session: Session, namespace_id: int, kind: MemoryKind, ids: Sequence[int]) -> int:
+    """Delete rows of one kind; returns how many were deleted."""
+    if not ids:
+        return 0
+    model = MODEL_BY_KIND[kind]
+    total = 0
+    for start in range(0, len(ids), 500):
+        chunk = list(ids[start : start + 500])
+        result = session.execute(
+            sa.delete(model).where(model.namespace_id == namespace_id, model.id.in_(chunk))
+        )
+        total += int(getattr(result, "rowcount", 0) or 0)
+    return total
+
+
+def scope_ids(session: Session, namespace_id: int, scope: Scope, kind: MemoryKind) -> list[int]:
+    """Every id of one kind in a scope."""
+    model = MODEL_BY_KIND[kind]
+    stmt = sa.select(model.id).where(scope_clause(model, namespace_id, scope))
+    return [int(i) for i in session.scalars(stmt)]
+
+
+def event_neighbours(
+    session: Session, namespace_id: int, event: t.Event, *, before: int, after: int
+) -> list[int]:
+    """Ids of the events just before and after ``event`` in the same conversation, in time order.
+
+    The conversation is the event's session when it has one, else its user/agent scope.
+    """
+    model = t.Event
+    same = [model.namespace_id == namespace_id]
+    for name in ("user_id", "agent_id", "session_id"):
+        same.append(
+            getattr(model, name).is_(None)
+            if getattr(event, name) is None
+            else getattr(model, name) == getattr(event, name)
+        )
+    key = sa.tuple_(model.occurred_at, model.id)
+    here = sa.tuple_(sa.literal(event.occurred_at, t.UTCDateTime()), sa.literal(event.id))
+    prev = list(
+        session.scalars(
+            sa.select(model.id)
+            .where(*same, key < here)
+            .order_by(model.occurred_at.desc(), model.id.desc())
+            .limit(before)
+        )
+    )
+    nxt = list(
+        session.scalars(
+            sa.select(model.id)
+            .where(*same, key > here)
+            .order_by(model.occurred_at, model.id)
+            .limit(after)
+        )
+    )
+    return [int(i) for i in reversed(prev)] + [int(i) for i in nxt]
+
+
+def latest_event_time(session: Session, namespace_id: int, scope: Scope) -> datetime | None:
+    """The latest occurred_at among the scope's events (the "now" of relative time expressions)."""
+    stmt = sa.select(sa.func.max(t.Event.occurred_at)).where(
+        scope_clause(t.Event, namespace_id, scope)
+    )
+    value = session.scalar(stmt)
+    if value is None:
+        return None
+    return t.UTCDateTime().process_result_value(value, session.get_bind().dialect)
+
+
+def tree_rows(session: Session, namespace_id: int, scope: Scope) -> list[t.TreeNode]:
+    """Every MemTree node of a scope."""
+    stmt = sa.select(t.TreeNode).where(scope_clause(t.TreeNode, namespace_id, scope))
+    return list(session.scalars(stmt.order_by(t.TreeNode.depth, t.TreeNode.id)))
+
+
+def profile_row(session: Session, namespace_id: int, scope: Scope) -> t.Summary | None:
+    """The newest profile summary of a scope."""
+    stmt = (
+        sa.select(t.Summary)
+        .where(scope_clause(t.Summary, namespace_id, scope), t.Summary.kind == "profile")
+        .order_by(t.Summary.updated_at.desc())
+        .limit(1)
+    )
+    return session.scalars(stmt).first()
+
+
+def count_by_kind(session: Session, namespace_id: int) -> dict[str, int]:
+    """Rows per memory kind in a namespace (facts split by status)."""
+    out: dict[str, int] = {}
+    for kind, model in MODEL_BY_KIND.items():
+        if kind is MemoryKind.FACT:
+            stmt = (
+                sa.select(t.Fact.status, sa.func.count())
+                .where(t.Fact.namespace_id == namespace_id)
+                .group_by(t.Fact.status)
+            )
+            for status, n in session.execute(stmt):
+                out[f"fact_{status}"] = int(n)
+            continue
+        n = session.scalar(
+            sa.select(sa.func.count()).select_from(model).where(model.namespace_id == namespace_id)
+        )
+        out[kind.value] = int(n or 0)
+    return out
