@@ -37,6 +37,7 @@ from memsvc.index.base import IndexFilter
 from memsvc.index.ids import decode_key
 from memsvc.index_sync import IndexSync
 from memsvc.llm.base import LLMTasks, SurpriseModel
+from memsvc.llm.slots import slot_of
 from memsvc.policies.segment import Segment, Segmenter, SegmentItem
 from memsvc.policies.update import LLMUpdatePolicy
 from memsvc.store import change_log
@@ -58,6 +59,7 @@ __all__ = ["ConsolidationPipeline", "owner_of"]
 logger = logging.getLogger(__name__)
 
 _CONTEXT_TURNS = 4
+_SLOT_SCAN = 200
 
 
 def owner_of(scope: Scope) -> Scope:
@@ -200,6 +202,7 @@ class ConsolidationPipeline:
             for i, candidate in enumerate(candidates):
                 assert vectors is not None
                 neighbours = self._neighbours(session, ns_id, owner, vectors[i], fresh)
+                neighbours = self._with_slot_rivals(session, ns_id, owner, candidate, neighbours)
                 plan = self._policy.plan(candidate, neighbours)
                 for fact_id in apply_plan(
                     session, plan, namespace_id=ns_id, owner=owner, episode_id=episode.id, now=now
@@ -210,6 +213,53 @@ class ConsolidationPipeline:
         logger.debug(
             "episode of %d events consolidated: %d candidate facts", len(events), len(candidates)
         )
+
+    def _with_slot_rivals(
+        self,
+        session: Session,
+        ns_id: int,
+        owner: Scope,
+        candidate: FactCandidate,
+        neighbours: list[KnownFact],
+    ) -> list[KnownFact]:
+        """Add the active facts that fill the same single-valued slot of the same subject.
+
+        "Alice lives in Berlin" and "Alice moved to Paris" may not be close in embedding space,
+        yet one must invalidate the other; the update policy only sees what it is shown.
+        """
+        slot = slot_of(candidate.predicate)
+        if slot is None or not candidate.subject:
+            return neighbours
+        session.flush()
+        stmt = (
+            sa.select(t.Fact)
+            .where(
+                scope_clause(t.Fact, ns_id, owner),
+                t.Fact.status == FactStatus.ACTIVE.value,
+                sa.func.lower(t.Fact.subject) == candidate.subject.lower(),
+                t.Fact.predicate.is_not(None),
+            )
+            .order_by(t.Fact.valid_from.desc())
+            .limit(_SLOT_SCAN)
+        )
+        seen = {k.id for k in neighbours}
+        rivals = [f for f in session.scalars(stmt) if f.id not in seen and slot_of(f.predicate) == slot]
+        if not rivals:
+            return neighbours
+        vectors = self._embedder.embed([candidate.text, *[f.text for f in rivals]])
+        extra = [
+            KnownFact(
+                id=f.id,
+                text=f.text,
+                valid_from=f.valid_from,
+                similarity=float(np.dot(vectors[0], vectors[j + 1])),
+                subject=f.subject,
+                predicate=f.predicate,
+                object=f.object,
+            )
+            for j, f in enumerate(rivals)
+        ]
+        return neighbours + extra
 
     def _context_turns(self, ns_id: int, first: t.Event) -> list[Turn]:
         with self._begin() as session:
