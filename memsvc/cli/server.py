@@ -1,0 +1,175 @@
+"""Long-running commands: ``memsvc serve`` (REST API), ``memsvc worker`` (consolidation
+processes) and ``memsvc mcp`` (Model Context Protocol server)."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import socket
+import threading
+from collections.abc import Callable
+from types import FrameType
+
+import click
+
+from memsvc.cli.context import CliState, pass_state
+from memsvc.cli.logs import LogFormat, configure_logging
+from memsvc.cli.output import console, emit_json, json_option
+from memsvc.config import Settings
+
+__all__ = ["mcp_command", "serve_command", "worker_command"]
+
+logger = logging.getLogger(__name__)
+
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+_SUPERVISE_POLL_S = 1.0
+_CHILD_STOP_TIMEOUT_S = 60.0
+
+
+@click.command("serve")
+@click.option("--host", help="Interface to listen on (default: api.host).")
+@click.option("--port", type=click.IntRange(1, 65535), help="TCP port (default: api.port).")
+@click.option(
+    "--workers", type=click.IntRange(1, 64), help="uvicorn worker processes (default: api.workers)."
+)
+@pass_state
+def serve_command(state: CliState, host: str | None, port: int | None, workers: int | None) -> None:
+    """Run the REST API server (run `memsvc db upgrade` first on PostgreSQL)."""
+    from memsvc.api.server import run_server
+
+    state.use_default_log_level("INFO")
+    cfg = state.settings.api
+    run_server(
+        state.settings,
+        host=host or cfg.host,
+        port=port or cfg.port,
+        workers=workers or cfg.workers,
+    )
+
+
+@click.command("mcp")
+@click.option(
+    "--transport",
+    type=click.Choice(["stdio", "sse", "streamable-http"]),
+    default="stdio",
+    show_default=True,
+    help="How MCP clients connect.",
+)
+@click.option("--host", help="Interface for the HTTP transports (default: api.host).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port for the HTTP transports.")
+@pass_state
+def mcp_command(state: CliState, transport: str, host: str | None, port: int | None) -> None:
+    """Run the MCP server, so agents can add and search memories as tools."""
+    from memsvc.mcp_server import run_mcp
+
+    state.use_default_log_level("INFO")
+    run_mcp(
+        state.settings,
+        transport=transport,
+        host=host or state.settings.api.host,
+        port=port or state.settings.api.port,
+    )
+
+
+@click.command("worker")
+@click.option(
+    "--processes",
+    "-n",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Worker processes, each claiming jobs from the database queue.",
+)
+@click.option(
+    "--once", "is_once", is_flag=True, help="Run queued jobs until none is ready, then exit."
+)
+@json_option
+@pass_state
+def worker_command(state: CliState, processes: int, is_once: bool, as_json: bool) -> None:
+    """Run consolidation workers until SIGTERM/SIGINT (each finishes its current job first).
+
+    Set consolidation.in_process_worker=false on the API servers when workers run apart.
+    """
+    state.use_default_log_level("INFO")
+    settings = state.settings
+    if not settings.consolidation.enabled:
+        logger.warning("consolidation.enabled is false: workers will find no jobs")
+    if is_once:
+        ran = state.service().run_pending_jobs()
+        if as_json:
+            emit_json({"jobs_run": ran})
+        else:
+            console().print(f"ran {ran} consolidation job(s)")
+        return
+    from memsvc.store import migrate
+
+    if settings.db.url.startswith("sqlite"):
+        migrate.upgrade(settings.db)  # once here, not racing in every child
+    level = state.log_level or ("DEBUG" if state.is_debug else "INFO")
+    if processes == 1:
+        run_worker_process(settings, 0, level, state.log_format)
+        return
+    _supervise(settings, processes, level, state.log_format)
+
+
+def run_worker_process(
+    settings: Settings, index: int, log_level: str, log_format: LogFormat
+) -> None:
+    """Body of one worker process: claim and run jobs until SIGTERM or SIGINT.
+
+    Module-level so that ``multiprocessing`` (spawn) can start it in a fresh interpreter.
+    """
+    from memsvc.wiring import build_service
+
+    configure_logging(log_level, log_format)
+    stop = threading.Event()
+    _on_stop_signals(lambda: stop.set())
+    service = build_service(settings, migrate_db=False, start_worker=False)
+    try:
+        service.start_worker(worker_id=f"{socket.gethostname()}:{os.getpid()}:w{index}")
+        while not stop.wait(_SUPERVISE_POLL_S):
+            pass
+        logger.info("worker %d stopping: finishing the current job", index)
+    finally:
+        service.close()
+
+
+def _supervise(settings: Settings, processes: int, log_level: str, log_format: LogFormat) -> None:
+    """Start ``processes`` worker processes and forward SIGTERM/SIGINT to them."""
+    spawn = multiprocessing.get_context("spawn")
+    children = [
+        spawn.Process(
+            target=run_worker_process,
+            args=(settings, i, log_level, log_format),
+            name=f"memsvc-worker-{i}",
+        )
+        for i in range(processes)
+    ]
+    stop = threading.Event()
+    _on_stop_signals(lambda: stop.set())
+    for child in children:
+        child.start()
+    logger.info("started %d worker processes", processes)
+    while not stop.wait(_SUPERVISE_POLL_S):
+        alive = [c for c in children if c.is_alive()]
+        if len(alive) < len(children):
+            for dead in (c for c in children if not c.is_alive()):
+                logger.error("worker process %s exited with status %s", dead.name, dead.exitcode)
+            children = alive
+        if not children:
+            raise click.ClickException("every worker process exited")
+    for child in children:
+        child.terminate()  # SIGTERM: the child finishes its current job and exits
+    for child in children:
+        child.join(_CHILD_STOP_TIMEOUT_S)
+    logger.info("worker processes stopped")
+
+
+def _on_stop_signals(callback: Callable[[], None]) -> None:
+    def handler(signum: int, frame: FrameType | None) -> None:  # noqa: ARG001
+        callback()
+
+    for sig in _STOP_SIGNALS:
+        signal.signal(sig, handler)

@@ -1,0 +1,172 @@
+"""``memsvc export`` and ``memsvc import``: JSON Lines, streamed both ways.
+
+``export`` writes a namespace or a scope losslessly (see :mod:`memsvc.transfer`); ``import``
+reads such an export back, or a chat history of ``{user_id, role, name, content, occurred_at}``
+lines, which is added with the original timestamps (also through a server with ``--url``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator
+from typing import IO, Any
+
+import click
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from memsvc.cli.context import CliState, pass_state
+from memsvc.cli.options import scope_options
+from memsvc.cli.output import console, emit_json, json_option, key_value_table
+from memsvc.transfer import export_records, import_records, iter_chat_batches, read_jsonl
+from memsvc.types import Scope, utcnow
+
+__all__ = ["export_command", "import_command"]
+
+
+def _progress() -> Progress:
+    err = console(stderr=True)
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+
+
+@click.command("export")
+@click.argument("output", type=click.File("w", encoding="utf-8", lazy=True), default="-")
+@scope_options
+@json_option
+@pass_state
+def export_command(
+    state: CliState,
+    output: IO[str],
+    user_id: str | None,
+    agent_id: str | None,
+    session_id: str | None,
+    as_json: bool,
+) -> None:
+    """Write the namespace (or one scope) as JSON Lines to OUTPUT (default: stdout).
+
+    Every row is written with its ids, times, validity, history and provenance; `memsvc
+    import` restores it exactly.
+    """
+    service = state.service()
+    scope = Scope(user_id, agent_id, session_id) if (user_id or agent_id or session_id) else None
+    namespace = state.namespace or service.settings.namespace
+    records = export_records(
+        service.begin,
+        namespace_id=service.namespace_id(namespace),
+        namespace=namespace,
+        now=utcnow(),
+        scope=scope,
+    )
+    header = next(records)
+    total = sum(r[2] for r in header["ranges"].values())
+    counts: dict[str, int] = {}
+    with _progress() as progress:
+        task = progress.add_task("exporting", total=total)
+        for record in itertools.chain([header], records):
+            output.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+            if record["type"] == "footer":
+                counts = record["counts"]
+            elif record["type"] != "header":
+                progress.advance(task)
+    output.flush()
+    to_stdout = getattr(output, "name", "-") in ("-", "<stdout>")
+    _summary("Exported", counts, as_json=as_json, to_stderr=to_stdout)
+
+
+@click.command("import")
+@click.argument("source", type=click.File("r", encoding="utf-8", lazy=True))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["auto", "export", "chat"]),
+    default="auto",
+    show_default=True,
+    help="export: a memsvc export; chat: lines of {user_id, role, name, content, occurred_at}.",
+)
+@click.option(
+    "--consolidate",
+    "is_consolidating",
+    is_flag=True,
+    help="After a chat import, run consolidation now in this process (database only).",
+)
+@json_option
+@pass_state
+def import_command(
+    state: CliState, source: IO[str], fmt: str, is_consolidating: bool, as_json: bool
+) -> None:
+    """Import SOURCE (a file, or - for stdin): a memsvc export or a chat history."""
+    lines = read_jsonl(source)
+    first = next(lines, None)
+    if first is None:
+        _summary("Imported", {}, as_json=as_json)
+        return
+    stream = itertools.chain([first], lines)
+    if fmt == "auto":
+        fmt = "export" if first[1].get("type") == "header" else "chat"
+    if fmt == "export":
+        counts = _import_export(state, (record for _, record in stream))
+    else:
+        counts = _import_chat(state, stream)
+        if is_consolidating:
+            counts["jobs_run"] = state.service().run_pending_jobs()
+    _summary("Imported", counts, as_json=as_json)
+
+
+def _import_export(state: CliState, records: Iterator[dict[str, Any]]) -> dict[str, int]:
+    service = state.service()
+    ns_id = service.namespace_id(state.namespace)
+    report = import_records(service.begin, namespace_id=ns_id, records=records, now=utcnow())
+    with console(stderr=True).status("indexing imported memories"):
+        service.indexes.catch_up(ns_id)
+    counts = dict(report.counts)
+    counts.update({f"id_offset_{k}": v for k, v in report.offsets.items() if v})
+    if report.nulled_references:
+        counts["nulled_references"] = report.nulled_references
+    return counts
+
+
+def _import_chat(state: CliState, lines: Iterator[tuple[int, dict[str, Any]]]) -> dict[str, int]:
+    api = state.memory()
+    max_batch = state.settings.limits.max_batch
+    events = batches = 0
+    with _progress() as progress:
+        task = progress.add_task("importing chat", total=None)
+        for batch in iter_chat_batches(lines, max_batch=max_batch):
+            result = api.add(
+                batch.messages,
+                user_id=batch.scope["user_id"],
+                agent_id=batch.scope["agent_id"],
+                session_id=batch.scope["session_id"],
+                metadata=batch.metadata,
+                occurred_at=batch.occurred_at,
+            )
+            events += len(result.events)
+            batches += 1
+            progress.advance(task, len(result.events))
+    return {"event": events, "add_calls": batches}
+
+
+def _summary(title: str, counts: dict[str, int], *, as_json: bool, to_stderr: bool = False) -> None:
+    if as_json:
+        if to_stderr:
+            click.echo(json.dumps({"counts": counts}), err=True)
+        else:
+            emit_json({"counts": counts})
+        return
+    console(stderr=to_stderr).print(key_value_table(title, counts or {"rows": 0}))

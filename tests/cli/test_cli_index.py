@@ -1,0 +1,43 @@
+"""index stats / verify / rebuild: drift planted behind the index's back is found and repaired."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+Invoke = Callable[..., Any]
+
+
+def test_index_stats_reports_sizes(invoke: Invoke, seeded: dict[str, Any]) -> None:
+    stats = invoke("index", "stats", "--json").json
+    assert stats["dense_vectors"] >= 5
+    assert stats["sparse_documents"] == stats["dense_vectors"]
+    assert stats["behind"] == 0
+
+
+def test_index_verify_detects_drift_and_rebuild_repairs_it(
+    invoke: Invoke, seeded: dict[str, Any], db_path: Path
+) -> None:
+    assert invoke("index", "verify", "--json").json["ok"] is True
+    with sqlite3.connect(db_path) as conn:  # behind the service's back: no change-log row
+        victim = conn.execute("SELECT id FROM event WHERE user_id = 'bob'").fetchone()[0]
+        conn.execute("DELETE FROM event WHERE id = ?", (victim,))
+        conn.execute(
+            "INSERT INTO event (namespace_id, user_id, role, content, metadata, occurred_at,"
+            " ingested_at, updated_at) SELECT namespace_id, 'eve', 'user', 'planted row', '{}',"
+            " occurred_at, ingested_at, updated_at FROM event LIMIT 1"
+        )
+        planted = conn.execute("SELECT max(id) FROM event").fetchone()[0]
+    drift = invoke("index", "verify", "--json", code=1).json
+    assert drift["ok"] is False
+    assert f"event_{victim}" in drift["extra"]
+    assert f"event_{planted}" in drift["missing"]
+    human = invoke("index", "verify", code=1)
+    assert "drift found" in human.stdout
+    rebuilt = invoke("index", "rebuild", "--json").json
+    assert rebuilt["indexed"] >= 5
+    assert invoke("index", "verify", "--json").json["ok"] is True
+    hits = invoke("search", "planted row", "-u", "eve", "--json").json["hits"]
+    assert hits and hits[0]["memory"]["id"] == f"event_{planted}"
