@@ -1,0 +1,64 @@
+"""``/healthz`` (liveness), ``/readyz`` (readiness) and ``/metrics`` (Prometheus)."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from memsvc.api.deps import AdminDep, ApiStateDep
+from memsvc.api.errors import ERROR_RESPONSES
+from memsvc.errors import MemsvcError
+from memsvc.schemas import HealthResponse, ReadyResponse
+
+__all__ = ["router"]
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="Liveness")
+async def healthz() -> HealthResponse:
+    """The process answers. No authentication, no I/O."""
+    return HealthResponse(status="ok")
+
+
+@router.get(
+    "/readyz",
+    summary="Readiness",
+    response_model=ReadyResponse,
+    responses={503: {"model": ReadyResponse, "description": "Not ready."}},
+)
+def readyz(request: Request) -> JSONResponse:
+    """The service is built and its database answers (503 otherwise). No authentication."""
+    service = getattr(request.app.state, "service", None)
+    if service is None:
+        body = ReadyResponse(status="unavailable", checks={"service": "starting"})
+        return JSONResponse(body.model_dump(), status_code=503)
+    try:
+        # One small indexed query: proves the database answers without scanning memories.
+        service.list_keys(namespace=service.settings.namespace)
+    except MemsvcError as exc:
+        logger.warning("readiness check failed: %s", exc.code)
+        body = ReadyResponse(status="unavailable", checks={"service": "ok", "database": exc.code})
+        return JSONResponse(body.model_dump(), status_code=503)
+    body = ReadyResponse(status="ok", checks={"service": "ok", "database": "ok"})
+    return JSONResponse(body.model_dump())
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={
+        200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Text exposition format."},
+        **ERROR_RESPONSES,
+    },
+)
+def metrics(_: AdminDep, state: ApiStateDep) -> Response:
+    """Request latency by route, memories and index sizes per namespace, queue depth, LLM
+    tokens. Needs an admin key when auth is on."""
+    return Response(content=state.metrics.render(), media_type=CONTENT_TYPE_LATEST)
