@@ -168,9 +168,10 @@ class Bm25Index:
         rows = last_occurrences(key_array)
         doc_terms: list[list[int]] = []
         doc_tfs: list[list[int]] = []
+        term_ids, term_id = self._term_ids, self._term_id
         for i in rows:
             counts = Counter(self.tokenizer(texts[i]))
-            doc_terms.append([self._term_id(t) for t in counts])
+            doc_terms.append([term_ids.get(t) or term_id(t) for t in counts])
             doc_tfs.append(list(counts.values()))
         positions, replaced = self._tags.upsert(key_array[rows], [tags[i] for i in rows])
         self._forget(replaced)
@@ -347,6 +348,7 @@ class Bm25Index:
 
         meta = {
             "applied_seq": self.applied_seq,
+            "tags_digest": self._tags.digest(),
             "count": len(self),
             "k1": self.k1,
             "b": self.b,
@@ -376,7 +378,7 @@ class Bm25Index:
                 arrays = {name: data[name] for name in _ARRAYS}
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise IndexOutOfSync("stored BM25 index is unreadable") from exc
-        index._tags = TagTable.load(snapshot.path)
+        index._tags = TagTable.load(snapshot.path, digest=snapshot.str_field("tags_digest"))
         index._restore(snapshot, terms, arrays)
         return index
 

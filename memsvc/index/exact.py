@@ -139,7 +139,12 @@ class ExactIndex:
             np.save(folder / _VECTORS_FILE, self._matrix[: self._tags.slots])
             self._tags.save(folder)
 
-        meta = {"applied_seq": self.applied_seq, "dim": self._dim, "count": len(self)}
+        meta = {
+            "applied_seq": self.applied_seq,
+            "tags_digest": self._tags.digest(),
+            "dim": self._dim,
+            "count": len(self),
+        }
         write_snapshot(directory, kind=_KIND, meta=meta, write_files=write_files)
 
     @classmethod
@@ -155,7 +160,7 @@ class ExactIndex:
             return index
         if snapshot.int_field("dim") != dim:
             raise IndexOutOfSync("stored index has another dimension", detail={"dim": dim})
-        tags = TagTable.load(snapshot.path)
+        tags = TagTable.load(snapshot.path, digest=snapshot.str_field("tags_digest"))
         try:
             matrix = np.load(snapshot.path / _VECTORS_FILE, allow_pickle=False)
         except (OSError, ValueError) as exc:

@@ -12,6 +12,7 @@ so a filtered search can know exactly which memories pass before it touches the 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -270,6 +271,14 @@ class TagTable:
 
     # -- persistence ---------------------------------------------------------------------------
 
+    def digest(self) -> str:
+        """A fingerprint of which key sits at which position, stored with an index's files so
+        that a load notices tags that belong to another snapshot."""
+        n = self._size
+        hasher = hashlib.sha256(self._key[:n].tobytes())
+        hasher.update(self._alive[:n].tobytes())
+        return hasher.hexdigest()[:32]
+
     def save(self, directory: Path) -> None:
         """Write ``tags.npz`` and ``tags.json`` into ``directory`` (no pickles)."""
         n = self._size
@@ -280,11 +289,15 @@ class TagTable:
         (directory / _STRINGS_FILE).write_text(text, encoding="utf-8")
 
     @classmethod
-    def load(cls, directory: Path) -> TagTable:
+    def load(cls, directory: Path, *, digest: str | None = None) -> TagTable:
         """Read a table written by :meth:`save`.
 
+        Args:
+            directory: where :meth:`save` wrote it.
+            digest: the :meth:`digest` recorded at save time, checked when given.
+
         Raises:
-            IndexOutOfSync: the files are missing, corrupt or inconsistent.
+            IndexOutOfSync: the files are missing, corrupt, inconsistent or of another snapshot.
         """
         table = cls()
         try:
@@ -295,6 +308,8 @@ class TagTable:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise IndexOutOfSync("stored tag table is unreadable") from exc
         table._restore(arrays)
+        if digest is not None and table.digest() != digest:
+            raise IndexOutOfSync("stored tag table belongs to another snapshot")
         return table
 
     def _restore(self, arrays: dict[str, npt.NDArray[Any]]) -> None:

@@ -8,15 +8,16 @@
   Khmer, Myanmar) are split into overlapping character bigrams, plus single characters, the
   way Lucene's CJK analyzer does; a query shares terms with a document without a dictionary.
 * A small English stopword list is dropped (harmless for other languages: it only removes
-  English function words). Folding English plurals and ``-ing`` is available but off by default:
-  on LoCoMo it did not help (see the index engineer's report).
+  English function words), and English plurals, ``-ing`` and ``-ed`` are folded, on by default.
+  Measured on LoCoMo (BM25 over each conversation's turns, 1,531 questions with evidence,
+  evidence recall@1/5/10): no folding 0.288/0.500/0.569, folding 0.309/0.524/0.594 (115
+  questions better at 10, 54 worse); without the stopword list 0.247/0.450/0.525.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-import sys
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,6 +51,7 @@ _UNSEGMENTED = re.compile(
     "\U00020000-\U0003134f"  # CJK extensions B-G
     "]+)"
 )
+_ASCII_WORD = re.compile(r"[a-z0-9]+")
 _MAX_TERM_CHARS = 64
 
 
@@ -72,6 +74,8 @@ def _word_pattern() -> re.Pattern[str]:
 
 
 def _fold_english_suffix(term: str) -> str:
+    """Fold English plurals, ``-ing`` and ``-ed`` (``stories`` -> ``story``, ``running`` ->
+    ``run``, ``painted`` -> ``paint``). Crude, but documents and queries fold alike."""
     if not term.isascii() or not term.isalpha():
         return term
     if len(term) > 4 and term.endswith("ies"):
@@ -80,8 +84,10 @@ def _fold_english_suffix(term: str) -> str:
         return term[:-2]
     if len(term) > 3 and term.endswith("s") and not term.endswith(("ss", "us", "is")):
         return term[:-1]
-    if len(term) > 5 and term.endswith("ing"):
-        return term[:-3]
+    for suffix in ("ing", "ed"):
+        if len(term) > len(suffix) + 3 and term.endswith(suffix):
+            stem = term[: -len(suffix)]
+            return stem[:-1] if stem[-1] == stem[-2] and stem[-1] not in "lsz" else stem
     return term
 
 
@@ -91,7 +97,7 @@ class Tokenizer:
 
     Args:
         stopwords: terms dropped from words (not from bigrams); empty to keep everything.
-        is_folding_suffixes: fold English plurals and ``-ing`` (``cats`` -> ``cat``).
+        is_folding_suffixes: fold English plurals, ``-ing`` and ``-ed`` (``cats`` -> ``cat``).
         has_cjk_unigrams: also emit single characters of unsegmented scripts, so that a
             one-character query (``猫``) finds documents.
 
@@ -101,23 +107,31 @@ class Tokenizer:
     """
 
     stopwords: frozenset[str] = field(default=ENGLISH_STOPWORDS)
-    is_folding_suffixes: bool = False
+    is_folding_suffixes: bool = True
     has_cjk_unigrams: bool = True
 
     def __call__(self, text: str) -> list[str]:
         """The terms of ``text``, in order, with repeats."""
-        normalised = unicodedata.normalize("NFKC", text).casefold().replace("_", " ")
+        normalised = unicodedata.normalize("NFKC", text).casefold()
+        if normalised.isascii():  # the common case, and 2.5x faster than the Unicode pattern
+            words = _ASCII_WORD.findall(normalised)
+            return [self._word_term(w) for w in words if w not in self.stopwords]
+        words = _word_pattern().findall(normalised.replace("_", " "))
         terms: list[str] = []
-        for word in _word_pattern().findall(normalised):
+        for word in words:
             for i, part in enumerate(_UNSEGMENTED.split(word)):
                 if not part:
                     continue
                 if i % 2:
                     self._add_bigrams(part, terms)
                 elif part not in self.stopwords:
-                    term = _fold_english_suffix(part) if self.is_folding_suffixes else part
-                    terms.append(sys.intern(term[:_MAX_TERM_CHARS]))
+                    terms.append(self._word_term(part))
         return terms
+
+    def _word_term(self, word: str) -> str:
+        if self.is_folding_suffixes:
+            word = _fold_english_suffix(word)
+        return word if len(word) <= _MAX_TERM_CHARS else word[:_MAX_TERM_CHARS]
 
     def _add_bigrams(self, run: str, terms: list[str]) -> None:
         if len(run) == 1:

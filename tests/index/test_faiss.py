@@ -165,3 +165,18 @@ def test_faiss_index_scores_match_exact_scores(rng: np.random.Generator) -> None
     got, want = faiss_index.search(query, 10), exact.search(query, 10)
     assert [k for k, _ in got] == [k for k, _ in want]
     np.testing.assert_allclose([s for _, s in got], [s for _, s in want], atol=1e-5)
+
+
+def test_faiss_index_flat_compacts_tombstones_and_stays_exact(rng: np.random.Generator) -> None:
+    vectors = unit_vectors(rng, 1_500)
+    faiss_index, exact = FaissIndex(IndexSettings(), DIM), ExactIndex(DIM)
+    for index in (faiss_index, exact):
+        index.add(keys_of(range(1, 1_501)), vectors, tags_for(1_500))
+        index.remove(keys_of(range(1, 1_500, 3)).tolist())
+    assert faiss_index.stats()["tombstones"] == 0
+    assert faiss_index.index_type == "flat"
+    assert len(faiss_index) == 1_000
+    for query in unit_vectors(rng, 5):
+        assert [k for k, _ in faiss_index.search(query, 10)] == [
+            k for k, _ in exact.search(query, 10)
+        ]

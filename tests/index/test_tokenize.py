@@ -46,12 +46,24 @@ def test_tokenizer_treats_underscore_as_a_separator() -> None:
     assert Tokenizer()("user_id") == ["user", "id"]
 
 
-def test_tokenizer_suffix_folding_is_off_by_default() -> None:
-    assert Tokenizer()("cats running") == ["cats", "running"]
-    folded = Tokenizer(is_folding_suffixes=True)("cats running stories glass")
-    assert folded == ["cat", "runn", "story", "glass"]
+def test_tokenizer_folds_english_suffixes_by_default() -> None:
+    assert Tokenizer()("cats running stories glass painted") == [
+        "cat",
+        "run",
+        "story",
+        "glass",
+        "paint",
+    ]
+    assert Tokenizer(is_folding_suffixes=False)("cats running") == ["cats", "running"]
 
 
 def test_tokenizer_settings_round_trip() -> None:
     tokenizer = Tokenizer(stopwords=frozenset({"x"}), is_folding_suffixes=True)
     assert Tokenizer.from_settings(tokenizer.settings()) == tokenizer
+
+
+def test_tokenizer_ascii_fast_path_agrees_with_the_unicode_path() -> None:
+    tokenizer = Tokenizer()
+    expected = ["cat", "met", "10", "30", "room", "42"]
+    assert tokenizer("The cats met at 10:30 in room_42") == expected
+    assert tokenizer("The cats met at 10:30 in room_42, café") == [*expected, "café"]
