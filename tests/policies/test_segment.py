@@ -74,7 +74,7 @@ def test_segment_session_change_always_cuts() -> None:
 def test_segment_time_gap_always_cuts() -> None:
     items = _topic_stream([8])
     late = [
-        SegmentItem(i.key, i.embedding, i.occurred_at + timedelta(hours=5 * (i.key >= 5)), "s1")
+        SegmentItem(i.key, i.embedding, T0 + timedelta(minutes=i.key, hours=5 * (i.key >= 5)), "s1")
         for i in items
     ]
     segmenter = Segmenter(SegmentationSettings(max_gap_minutes=180))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -98,7 +99,7 @@ def _locomo_turns(index: int) -> tuple[list[str], list[datetime], list[int]]:
 
 @pytest.mark.skipif(not LOCOMO.exists(), reason=f"LoCoMo data not found at {LOCOMO}")
 def test_segment_finds_locomo_session_boundaries_without_session_ids(
-    real_embedder: Embedder, record_property: pytest.RecordProperty
+    real_embedder: Embedder, record_property: Callable[[str, object], None]
 ) -> None:
     texts, times, truth = _locomo_turns(1)
     vectors = real_embedder.embed(texts)

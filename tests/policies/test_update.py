@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -178,7 +179,7 @@ def test_llm_update_policy_applies_event_time_to_the_model_decision() -> None:
 
 
 class _FailingLLM(ScriptedLLM):
-    def decide(self, candidate: FactCandidate, neighbours: object) -> Decision:  # type: ignore[override]
+    def decide(self, candidate: FactCandidate, neighbours: Sequence[KnownFact]) -> Decision:
         raise LLMTimeout("provider did not answer")
 
 
