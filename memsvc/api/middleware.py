@@ -10,6 +10,7 @@ import json
 import logging
 from typing import Any
 
+from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from memsvc.api.errors import error_body
@@ -19,8 +20,15 @@ __all__ = ["BodySizeLimitMiddleware", "CatchAllMiddleware"]
 logger = logging.getLogger(__name__)
 
 
-class _BodyTooLarge(Exception):
-    """Raised from ``receive`` when the streamed body passes the limit."""
+class _BodyTooLarge(HTTPException):
+    """Raised from ``receive`` when the streamed body passes the limit.
+
+    A FastAPI ``HTTPException``, because FastAPI re-raises those from body parsing (any other
+    exception there becomes a 400); the HTTP error handler then answers 413 limit_exceeded.
+    """
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the request body is larger than {limit} bytes")
 
 
 async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
@@ -66,7 +74,7 @@ class BodySizeLimitMiddleware:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _BodyTooLarge
+                    raise _BodyTooLarge(self.max_bytes)
             return message
 
         async def tracking_send(message: Message) -> None:
