@@ -180,7 +180,7 @@ def _table(run: BenchRun) -> Table:
         columns.extend(k for k in row if k not in columns)
     columns = columns[:_MAX_COLUMNS]
     for column in columns:
-        table.add_column(column, justify="right")
+        table.add_column(column, justify="right", overflow="fold")
     for row in run.rows:
         table.add_row(*(_cell(row.get(c)) for c in columns))
     if not columns:

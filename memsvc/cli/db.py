@@ -7,7 +7,6 @@ import click
 from memsvc.cli.context import CliState, pass_state
 from memsvc.cli.output import console, emit_json, json_option, key_value_table
 from memsvc.errors import InvalidInput
-from memsvc.store import migrate
 
 __all__ = ["db_group"]
 
@@ -23,8 +22,9 @@ def db_group() -> None:
 @pass_state
 def upgrade_command(state: CliState, revision: str, as_json: bool) -> None:
     """Migrate the database up to REVISION (default: head)."""
-    cfg = state.settings.db
-    migrate.upgrade(cfg, revision)
+    from memsvc.store import migrate
+
+    migrate.upgrade(state.settings.db, revision)
     _report(state, as_json=as_json, action=f"upgraded to {revision}")
 
 
@@ -39,6 +39,8 @@ def downgrade_command(state: CliState, revision: str, is_confirmed: bool, as_jso
     """Migrate the database down to REVISION ('base' drops every table)."""
     if not is_confirmed:
         raise InvalidInput("a downgrade can drop tables and data; repeat with --yes")
+    from memsvc.store import migrate
+
     migrate.downgrade(state.settings.db, revision)
     _report(state, as_json=as_json, action=f"downgraded to {revision}")
 
@@ -56,6 +58,8 @@ def current_command(state: CliState, as_json: bool) -> None:
 @pass_state
 def check_command(state: CliState, as_json: bool) -> None:
     """Compare the database schema with the models (exit status 1 on a difference)."""
+    from memsvc.store import migrate
+
     diffs = migrate.check(state.settings.db)
     lines = [_describe(d) for d in diffs]
     if as_json:
@@ -80,6 +84,8 @@ def _describe(diff: object) -> str:
 
 
 def _report(state: CliState, *, as_json: bool, action: str | None) -> None:
+    from memsvc.store import migrate
+
     cfg = state.settings.db
     current = migrate.current(cfg)
     head = migrate.head()

@@ -9,7 +9,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from memsvc.cli.context import CliState, pass_state
 from memsvc.cli.output import console, emit_json, json_option, key_value_table
-from memsvc.store import change_log
 
 __all__ = ["index_group"]
 
@@ -26,6 +25,8 @@ def index_group() -> None:
 @pass_state
 def stats_command(state: CliState, as_json: bool) -> None:
     """Index sizes, the change-log sequence they include, and how far behind they are."""
+    from memsvc.store import change_log
+
     service = state.service()
     ns_id = service.namespace_id(state.namespace)
     idx = service.indexes.get(ns_id)

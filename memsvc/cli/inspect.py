@@ -127,12 +127,16 @@ def _facts_table(facts: list[MemoryPublic], *, now: datetime, tau: float) -> Tab
             f.status,
             validity(f),
             "-" if kept is None else f"{kept:.2f} (½ {decay['half_life_days']}d)",
-            f"{f.attributes.get('strength', '-')}",
+            _number(f.attributes.get("strength")),
             f"{f.attributes.get('recall_count', 0)}",
             short(f.content, 160),
             provenance(f),
         )
     return table
+
+
+def _number(value: Any) -> str:
+    return f"{value:.2f}" if isinstance(value, int | float) else "-"
 
 
 def _episodes_table(episodes: list[MemoryPublic]) -> Table:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
@@ -27,6 +28,8 @@ __all__ = [
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+PIPE_WIDTH = 200
+
 
 def json_option(func: F) -> F:
     """Add ``--json`` (machine-readable output) to a command; it arrives as ``as_json``."""
@@ -39,9 +42,17 @@ def json_option(func: F) -> F:
 
 
 def console(*, stderr: bool = False) -> Console:
-    """A Rich console on the current stdout (or stderr); plain text when not a terminal."""
+    """A Rich console on the current stdout (or stderr); plain text when not a terminal.
+
+    Output that goes to a file or a pipe is not folded at 80 columns: it is laid out
+    ``$COLUMNS`` wide, else :data:`PIPE_WIDTH`.
+    """
     stream = sys.stderr if stderr else sys.stdout
-    return Console(file=stream, soft_wrap=False, highlight=False)
+    width = None
+    if not stream.isatty():
+        columns = os.environ.get("COLUMNS", "")
+        width = int(columns) if columns.isdigit() else PIPE_WIDTH
+    return Console(file=stream, width=width, soft_wrap=False, highlight=False)
 
 
 def to_jsonable(value: Any) -> Any:
@@ -87,7 +98,7 @@ def short(text: str | None, width: int = 80) -> str:
 
 def key_value_table(title: str, rows: Mapping[str, Any]) -> Table:
     """A two-column table of names and values."""
-    table = Table(title=title, show_header=False, title_justify="left")
+    table = Table(title=title, show_header=False, title_justify="left", min_width=len(title) + 2)
     table.add_column("key", style="bold")
     table.add_column("value", overflow="fold")
     for key, value in rows.items():

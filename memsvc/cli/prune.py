@@ -15,10 +15,11 @@ from memsvc.cli.context import CliState, pass_state
 from memsvc.cli.options import TIME, scope_options
 from memsvc.cli.output import console, emit_json, json_option
 from memsvc.errors import InvalidInput
-from memsvc.prune import DEFAULT_STATUSES, count_scope, plan_prune
-from memsvc.types import Scope, utcnow
+from memsvc.types import FactStatus, Scope, utcnow
 
 __all__ = ["prune_command"]
+
+_INACTIVE = tuple(s.value for s in FactStatus if s is not FactStatus.ACTIVE)
 
 
 @click.command("prune")
@@ -43,7 +44,7 @@ __all__ = ["prune_command"]
 @click.option(
     "--status",
     "statuses",
-    type=click.Choice(DEFAULT_STATUSES),
+    type=click.Choice(_INACTIVE),
     multiple=True,
     help="Statuses --older-than removes (default: all inactive ones). Repeatable.",
 )
@@ -74,6 +75,8 @@ def prune_command(
 
     Shows the counts of what would change; nothing changes without --yes.
     """
+    from memsvc.prune import count_scope, plan_prune
+
     if is_dry_run_flag and is_applying:
         raise InvalidInput("--dry-run and --yes contradict each other")
     has_scope = any(v is not None for v in (user_id, agent_id, session_id))
@@ -105,7 +108,7 @@ def prune_command(
         scope=scope,
         is_decaying=is_decaying,
         older_than=older_than,
-        statuses=statuses or DEFAULT_STATUSES,
+        statuses=statuses or _INACTIVE,
         erase_history=erase_history,
         is_dry_run=is_dry_run,
     )
@@ -129,7 +132,7 @@ def _report(
         emit_json({"dry_run": is_dry_run, "counts": counts, **details})
         return
     title = "Prune (dry run: nothing changed)" if is_dry_run else "Prune (applied)"
-    table = Table(title=title, title_justify="left")
+    table = Table(title=title, title_justify="left", min_width=len(title) + 2)
     table.add_column("action")
     table.add_column("count", justify="right")
     for name, n in counts.items():

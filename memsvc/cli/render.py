@@ -27,6 +27,9 @@ def validity(memory: MemoryPublic) -> str:
 def provenance(memory: MemoryPublic, refs: Sequence[str] = ()) -> str:
     """Where a memory came from: client refs, source events, episode (first few of each)."""
     parts: list[str] = []
+    own = memory.metadata.get("ref")
+    if not refs and isinstance(own, str | int):
+        refs = [str(own)]
     if refs:
         parts.append("ref " + ",".join(refs[:3]) + ("…" if len(refs) > 3 else ""))
     sources = [s for s in memory.source_event_ids if s != memory.id]

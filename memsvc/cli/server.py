@@ -40,36 +40,46 @@ def serve_command(state: CliState, host: str | None, port: int | None, workers: 
     from memsvc.api.server import run_server
 
     state.use_default_log_level("INFO")
-    cfg = state.settings.api
     run_server(
         state.settings,
-        host=host or cfg.host,
-        port=port or cfg.port,
-        workers=workers or cfg.workers,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=(state.log_level or "info").lower(),
     )
 
 
 @click.command("mcp")
 @click.option(
     "--transport",
-    type=click.Choice(["stdio", "sse", "streamable-http"]),
+    type=click.Choice(["stdio", "streamable-http"]),
     default="stdio",
     show_default=True,
-    help="How MCP clients connect.",
+    help="stdio (an agent launches this process) or streamable-http.",
 )
-@click.option("--host", help="Interface for the HTTP transports (default: api.host).")
-@click.option("--port", type=click.IntRange(1, 65535), help="Port for the HTTP transports.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface for HTTP.")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=8766, show_default=True, help="Port for HTTP."
+)
+@click.option("--user-id", help="Default user_id for tool calls that name no scope.")
 @pass_state
-def mcp_command(state: CliState, transport: str, host: str | None, port: int | None) -> None:
-    """Run the MCP server, so agents can add and search memories as tools."""
+def mcp_command(state: CliState, transport: str, host: str, port: int, user_id: str | None) -> None:
+    """Run the MCP server, so agents can add and search memories as tools.
+
+    With --url the tools go to that memsvc server; otherwise to the configured database.
+    """
     from memsvc.mcp_server import run_mcp
 
     state.use_default_log_level("INFO")
     run_mcp(
-        state.settings,
-        transport=transport,
-        host=host or state.settings.api.host,
-        port=port or state.settings.api.port,
+        None if state.is_remote else state.settings,
+        "streamable-http" if transport == "streamable-http" else "stdio",
+        url=state.url,
+        api_key=state.api_key,
+        host=host,
+        port=port,
+        user_id=user_id,
+        namespace=state.namespace,
     )
 
 

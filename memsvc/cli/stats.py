@@ -9,7 +9,6 @@ from rich.table import Table
 
 from memsvc.cli.context import CliState, pass_state
 from memsvc.cli.output import console, emit_json, json_option, key_value_table
-from memsvc.inventory import counts_by_user
 from memsvc.types import MemoryKind
 
 __all__ = ["stats_command"]
@@ -23,6 +22,8 @@ __all__ = ["stats_command"]
 @pass_state
 def stats_command(state: CliState, users: int, as_json: bool) -> None:
     """Counts per kind and per user, index sizes, queue depth and consolidation lag."""
+    from memsvc.inventory import counts_by_user
+
     service = state.service()
     data: dict[str, Any] = dict(service.stats(namespace=state.namespace))
     if users:

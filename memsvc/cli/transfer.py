@@ -25,7 +25,6 @@ from rich.progress import (
 from memsvc.cli.context import CliState, pass_state
 from memsvc.cli.options import scope_options
 from memsvc.cli.output import console, emit_json, json_option, key_value_table
-from memsvc.transfer import export_records, import_records, iter_chat_batches, read_jsonl
 from memsvc.types import Scope, utcnow
 
 __all__ = ["export_command", "import_command"]
@@ -63,6 +62,8 @@ def export_command(
     Every row is written with its ids, times, validity, history and provenance; `memsvc
     import` restores it exactly.
     """
+    from memsvc.transfer import export_records
+
     service = state.service()
     scope = Scope(user_id, agent_id, session_id) if (user_id or agent_id or session_id) else None
     namespace = state.namespace or service.settings.namespace
@@ -111,6 +112,8 @@ def import_command(
     state: CliState, source: IO[str], fmt: str, is_consolidating: bool, as_json: bool
 ) -> None:
     """Import SOURCE (a file, or - for stdin): a memsvc export or a chat history."""
+    from memsvc.transfer import read_jsonl
+
     lines = read_jsonl(source)
     first = next(lines, None)
     if first is None:
@@ -129,6 +132,8 @@ def import_command(
 
 
 def _import_export(state: CliState, records: Iterator[dict[str, Any]]) -> dict[str, int]:
+    from memsvc.transfer import import_records
+
     service = state.service()
     ns_id = service.namespace_id(state.namespace)
     report = import_records(service.begin, namespace_id=ns_id, records=records, now=utcnow())
@@ -142,6 +147,8 @@ def _import_export(state: CliState, records: Iterator[dict[str, Any]]) -> dict[s
 
 
 def _import_chat(state: CliState, lines: Iterator[tuple[int, dict[str, Any]]]) -> dict[str, int]:
+    from memsvc.transfer import iter_chat_batches
+
     api = state.memory()
     max_batch = state.settings.limits.max_batch
     events = batches = 0

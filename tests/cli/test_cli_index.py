@@ -22,7 +22,8 @@ def test_index_verify_detects_drift_and_rebuild_repairs_it(
 ) -> None:
     assert invoke("index", "verify", "--json").json["ok"] is True
     with sqlite3.connect(db_path) as conn:  # behind the service's back: no change-log row
-        victim = conn.execute("SELECT id FROM event WHERE user_id = 'bob'").fetchone()[0]
+        # not the newest row: SQLite would give its id to the planted one
+        victim = conn.execute("SELECT min(id) FROM event").fetchone()[0]
         conn.execute("DELETE FROM event WHERE id = ?", (victim,))
         conn.execute(
             "INSERT INTO event (namespace_id, user_id, role, content, metadata, occurred_at,"

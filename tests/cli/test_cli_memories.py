@@ -20,7 +20,7 @@ def test_add_stores_events_searchable_at_once(invoke: Invoke) -> None:
     top = found["hits"][0]
     assert top["memory"]["id"] == event["id"]
     assert top["score"] > 0
-    assert top["source_refs"] == ["D1:1"]
+    assert top["memory"]["metadata"] == {"ref": "D1:1"}
 
 
 def test_search_human_output_shows_scores_kinds_and_provenance(invoke: Invoke) -> None:

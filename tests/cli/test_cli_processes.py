@@ -1,0 +1,116 @@
+"""Long-running commands as real processes: `worker -n 2` and `serve` stop cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from memsvc.cli.main import cli
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _start(*args: str) -> tuple[subprocess.Popen[str], queue.Queue[str]]:
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
+    env = {**os.environ, "PYTHONPATH": path, "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "memsvc.cli.main", "--log-level", "INFO", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        assert proc.stderr is not None
+        with proc.stderr:
+            for line in proc.stderr:
+                lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
+    return proc, lines
+
+
+def _wait_for(lines: queue.Queue[str], needle: str, count: int, timeout: float) -> list[str]:
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    while sum(needle in line for line in seen) < count:
+        try:
+            seen.append(lines.get(timeout=max(0.01, deadline - time.monotonic())))
+        except queue.Empty:
+            raise AssertionError(f"{needle!r} x{count} not logged; got {seen}") from None
+    return seen
+
+
+def _stop(proc: subprocess.Popen[str]) -> int:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+@pytest.mark.slow
+def test_worker_processes_consolidate_and_stop_on_sigterm(base_args: list[str]) -> None:
+    runner = CliRunner()
+    added = runner.invoke(cli, [*base_args, "add", "I adopted a cat named Miso", "-u", "gina"])
+    assert added.exit_code == 0, added.stderr
+    proc, lines = _start(*base_args, "worker", "--processes", "2")
+    try:
+        _wait_for(lines, "consolidation worker", 2, timeout=90)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            stats = runner.invoke(cli, [*base_args, "stats", "--users", "0", "--json"])
+            if json.loads(stats.stdout)["jobs"]["done"] == 1:
+                break
+            time.sleep(0.2)
+        else:
+            raise AssertionError("the workers did not run the queued job")
+    finally:
+        code = _stop(proc)
+    assert code == 0
+
+
+@pytest.mark.slow
+def test_serve_answers_and_stops_on_sigterm(base_args: list[str]) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc, lines = _start(*base_args, "serve", "--port", str(port))
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"server did not start: {list(lines.queue)}")
+            time.sleep(0.1)
+    finally:
+        code = _stop(proc)
+    # uvicorn shuts down gracefully, then re-raises the signal it caught
+    assert code in (0, -signal.SIGTERM)
+    _wait_for(lines, "memory service closed", 1, timeout=5)
+
+
+def test_long_running_commands_have_help() -> None:
+    for command in ("serve", "worker", "mcp"):
+        result = CliRunner().invoke(cli, [command, "--help"])
+        assert result.exit_code == 0 and "--" in result.stdout
