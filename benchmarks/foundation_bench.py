@@ -48,7 +48,7 @@ def bench_memsvc(sizes: list[int], batch: int, n_queries: int, workdir: Path) ->
     )
     memory = Memory(settings)
     memory.search("warm up the model", user_id="u0")
-    texts = corpus(max(sizes))
+    texts = corpus(max(sizes) + 200)
     users = [f"user{i}" for i in range(20)]
     out: dict[str, Any] = {"batch": batch, "sizes": {}}
     stored = 0
@@ -108,7 +108,7 @@ def bench_mem0(size: int, n_queries: int, workdir: Path) -> dict[str, Any] | Non
     elapsed = time.perf_counter() - started
     rng = random.Random(size)
     lat = [
-        timed(lambda: mem0.search(rng.choice(QUERIES) + f" {i}", user_id=rng.choice(users), limit=10))
+        timed(lambda: mem0.search(rng.choice(QUERIES) + f" {i}", filters={"user_id": rng.choice(users)}, limit=10))
         for i in range(n_queries)
     ]
     return {"events": size, "add_events_per_s": round(size / elapsed, 1), "search": percentiles(lat)}
