@@ -170,10 +170,11 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     message = exc.detail if isinstance(exc.detail, str) else "HTTP error"
+    # FastAPI answers 400 to a body it cannot decode (say, invalid UTF-8); every other input
+    # error is a 422, so this one is too.
+    status = 422 if exc.status_code == 400 else exc.status_code
     return JSONResponse(
-        error_body(code, message[:200]),
-        status_code=exc.status_code,
-        headers=dict(exc.headers or {}),
+        error_body(code, message[:200]), status_code=status, headers=dict(exc.headers or {})
     )
 
 
