@@ -205,10 +205,7 @@ class MemoryService:
             job_id = None
             if self.settings.consolidation.enabled:
                 job_id = jobs.enqueue(session, namespace_id=ns_id, scope=scope, now=now)
-            events = [
-                to_record(row)
-                for row in repo.get_rows(session, ns_id, MemoryKind.EVENT, ids).values()
-            ]
+            events = [to_record(t.Event(id=i, **row)) for i, row in zip(ids, rows, strict=True)]
         self.indexes.catch_up(ns_id)
         if job_id is not None:
             for callback in self._on_enqueue:

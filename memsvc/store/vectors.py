@@ -34,7 +34,8 @@ def save_vectors(session: Session, model_id: str, items: Mapping[str, Vectors]) 
     """Insert vectors not stored yet (concurrent writers of the same key are harmless)."""
     if not items:
         return
-    existing = set(load_vectors(session, model_id, list(items)))
+    dialect = session.get_bind().dialect.name
+    existing = set(load_vectors(session, model_id, list(items))) if dialect not in ("postgresql", "sqlite") else set()
     now = utcnow()
     rows = [
         {
@@ -48,7 +49,6 @@ def save_vectors(session: Session, model_id: str, items: Mapping[str, Vectors]) 
         if h not in existing
     ]
     if rows:
-        dialect = session.get_bind().dialect.name
         if dialect == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as pg_insert
 
