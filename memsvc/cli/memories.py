@@ -54,6 +54,8 @@ def add_command(
     as_json: bool,
 ) -> None:
     """Remember MESSAGES (one event each); they are searchable at once."""
+    if is_consolidating and state.is_remote:
+        raise InvalidInput("--consolidate runs on the database; the server's workers consolidate")
     batch = [{"role": role, "content": m, "name": speaker} for m in messages]
     result = state.memory().add(
         batch,

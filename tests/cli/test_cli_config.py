@@ -84,3 +84,12 @@ def test_config_docs_command_check_detects_a_stale_page(tmp_path: Path) -> None:
     result = runner.invoke(cli, ["config", "docs", "-o", str(page), "--check"])
     assert result.exit_code == 1
     assert "out of date" in result.stderr
+
+
+def test_log_format_json_writes_one_object_per_line(invoke: Invoke) -> None:
+    import json
+
+    out = invoke("--log-level", "INFO", "--log-format", "json", "db", "upgrade")
+    records = [json.loads(line) for line in out.stderr.splitlines() if line.strip()]
+    assert records and {"ts", "level", "logger", "message"} <= set(records[0])
+    assert any(r["logger"] == "memsvc.store.migrate" for r in records)

@@ -7,10 +7,12 @@ import os
 import queue
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -66,24 +68,27 @@ def _stop(proc: subprocess.Popen[str]) -> int:
 
 
 @pytest.mark.slow
-def test_worker_processes_consolidate_and_stop_on_sigterm(base_args: list[str]) -> None:
-    runner = CliRunner()
-    added = runner.invoke(cli, [*base_args, "add", "I adopted a cat named Miso", "-u", "gina"])
+def test_worker_processes_consolidate_and_stop_on_sigterm(
+    base_args: list[str], db_path: Path
+) -> None:
+    added = CliRunner().invoke(cli, [*base_args, "add", "I adopted a cat named Miso", "-u", "gina"])
     assert added.exit_code == 0, added.stderr
     proc, lines = _start(*base_args, "worker", "--processes", "2")
     try:
         _wait_for(lines, "consolidation worker", 2, timeout=90)
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            stats = runner.invoke(cli, [*base_args, "stats", "--users", "0", "--json"])
-            if json.loads(stats.stdout)["jobs"]["done"] == 1:
-                break
-            time.sleep(0.2)
-        else:
-            raise AssertionError("the workers did not run the queued job")
+        while _jobs_done(db_path) < 1:
+            assert time.monotonic() < deadline, "the workers did not run the queued job"
+            time.sleep(0.1)
     finally:
         code = _stop(proc)
     assert code == 0
+    _wait_for(lines, "worker processes stopped", 1, timeout=5)
+
+
+def _jobs_done(db_path: Path) -> int:
+    with closing(sqlite3.connect(db_path)) as conn:
+        return int(conn.execute("SELECT count(*) FROM job WHERE status = 'done'").fetchone()[0])
 
 
 @pytest.mark.slow
@@ -114,3 +119,36 @@ def test_long_running_commands_have_help() -> None:
     for command in ("serve", "worker", "mcp"):
         result = CliRunner().invoke(cli, [command, "--help"])
         assert result.exit_code == 0 and "--" in result.stdout
+
+
+@pytest.mark.slow
+def test_mcp_stdio_lists_the_memory_tools(base_args: list[str]) -> None:
+    messages = [
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2024-11-05",
+                "capabilities": {},
+                "clientInfo": {"name": "test", "version": "1"},
+            },
+        },
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
+    ]
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
+    done = subprocess.run(
+        [sys.executable, "-m", "memsvc.cli.main", *base_args, "mcp"],
+        input="".join(json.dumps(m) + "\n" for m in messages),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": path, "HF_HUB_OFFLINE": "1"},
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    replies = {r["id"]: r for r in map(json.loads, done.stdout.splitlines()) if "id" in r}
+    tools = {tool["name"] for tool in replies[2]["result"]["tools"]}
+    assert {"add", "search"} <= tools
