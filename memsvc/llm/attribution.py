@@ -67,9 +67,9 @@ _IMPLIED_I = re.compile(
     r"can't wait|hoping|planning|trying|thinking))\b",
     re.IGNORECASE,
 )
-# "Working out is fun": the gerund is the subject, nothing is implied.
+# "Working out is fun", "Taking care of ourselves is vital": the gerund phrase is the subject.
 _GERUND_SUBJECT = re.compile(
-    r"^\w+ing(?:\s+\w+)?(?:['\u2019]s|\s+(?:is|was|has|can|makes|helps|gives|keeps|brings)\b)",
+    r"^\w+ing\b(?:['\u2019]s\b|[^,]*?\s(?:is|was|has|can|makes|helps|gives|keeps|brings)\b)",
     re.IGNORECASE,
 )
 # "you" as a subject: at the start, after a comma or a conjunction.

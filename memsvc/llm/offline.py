@@ -20,7 +20,7 @@ from memsvc.embed.base import Embedder
 from memsvc.llm.attribution import third_person
 from memsvc.llm.base import LLMUsage
 from memsvc.llm.extractive import central_indices, feedback_terms, fit_to_length
-from memsvc.llm.offline_facts import extract_facts_by_rules
+from memsvc.llm.offline_facts import extract_facts_by_rules, is_statement
 from memsvc.llm.sentences import (
     content_words,
     is_filler,
@@ -28,6 +28,7 @@ from memsvc.llm.sentences import (
     normalize,
     split_sentences,
     stem,
+    strip_interjections,
 )
 from memsvc.llm.slots import (
     Triple,
@@ -199,17 +200,27 @@ class OfflineLLMTasks:
         return fit_to_length(" ".join(sentences[i] for i in picked), limit)
 
     def _summary_sentences(self, texts: Sequence[str], kind: SummaryKind) -> list[str]:
+        """Statements of ``texts``; "Name: ..." lines are rewritten in the third person."""
+        prefixed = [_SPEAKER_PREFIX.match(t) for t in texts]
+        names = frozenset(m["name"] for m in prefixed if m)
         out: list[str] = []
-        for text in texts:
-            match = _SPEAKER_PREFIX.match(text)
-            speaker, body = (match["name"], match["text"]) if match else (None, text)
-            for sentence in split_sentences(body):
-                if is_question(sentence) or is_filler(sentence):
-                    continue
-                if speaker and kind is not SummaryKind.PROFILE:
-                    sentence = third_person(sentence, speaker=speaker, addressee=None)
-                out.append(sentence)
-        unique = list({normalize(s): s for s in reversed(out)}.values())[::-1]
+        for text, match in zip(texts, prefixed, strict=True):
+            body = match["text"] if match else text
+            for raw in split_sentences(body):
+                sentence = strip_interjections(raw)
+                if match is None:
+                    if sentence and not (is_question(sentence) or is_filler(sentence)):
+                        out.append(sentence)
+                elif is_statement(sentence, names):
+                    others = names - {match["name"]}
+                    addressee = next(iter(others)) if len(others) == 1 else None
+                    out.append(third_person(sentence, speaker=match["name"], addressee=addressee))
+        seen: set[str] = set()
+        unique = []
+        for sentence in out:
+            if normalize(sentence) not in seen:
+                seen.add(normalize(sentence))
+                unique.append(sentence)
         if unique or kind is SummaryKind.PROFILE:
             return unique
         return [s for t in texts for s in split_sentences(t)]

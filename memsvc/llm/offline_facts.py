@@ -27,7 +27,16 @@ from memsvc.llm.sentences import (
 from memsvc.llm.slots import Triple, extract_triple, slot_of
 from memsvc.types import FactCandidate, Turn
 
-__all__ = ["Statement", "addressees", "extract_facts_by_rules", "importance", "statements"]
+__all__ = [
+    "Statement",
+    "addressees",
+    "candidate",
+    "extract_facts_by_rules",
+    "importance",
+    "is_statement",
+    "rewrite",
+    "statements",
+]
 
 _FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|I'll|I'd|me|my|mine|myself|we|our|us)\b", re.I)
 _IMPLIED_START = re.compile(
@@ -51,6 +60,8 @@ _DATE_OR_NUMBER = re.compile(
     r"September|October|November|December)\b"
 )
 _MIN_WORDS = 4
+# "Caroline, you're doing great": a name addressed at the start is not the subject.
+_VOCATIVE = re.compile(r"^([A-Z][a-z]+),\s+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +86,8 @@ def addressees(turns: Sequence[Turn], context: Sequence[Turn] = ()) -> list[str 
     return out
 
 
-def _is_statement(sentence: str, names: frozenset[str]) -> bool:
+def is_statement(sentence: str, names: frozenset[str]) -> bool:
+    """Whether ``sentence`` states something about the speaker or one of ``names``."""
     if is_question(sentence) or is_filler(sentence) or len(sentence.split()) < _MIN_WORDS:
         return False
     if _FIRST_PERSON.search(sentence) or _IMPLIED_START.match(sentence):
@@ -92,7 +104,8 @@ def statements(turns: Sequence[Turn], context: Sequence[Turn] = ()) -> list[Stat
         for raw in split_sentences(turn.text):
             sentence = strip_interjections(raw)
             sentence = re.sub(r"^(?:you know|i mean|like)\s*,\s*", "", sentence, flags=re.I)
-            if sentence and _is_statement(sentence, names):
+            sentence = _VOCATIVE.sub(lambda m: "" if m[1] in names else m[0], sentence)
+            if sentence and is_statement(sentence, names):
                 out.append(Statement(turn, sentence[:1].upper() + sentence[1:], addressee))
     return out
 

@@ -57,10 +57,16 @@ _LEADING_INTERJECTIONS = re.compile(
 _FILLER_START = re.compile(
     r"^(?:that'?s|that is|that sounds|sounds|it sounds|how|what|glad|good to|nice to|great to|"
     r"talk soon|talk to you|see you|take care|bye|good luck|congrats|congratulations|"
-    r"thanks|thank you|(?:i\s+)?(?:totally\s+|completely\s+)?agree|let me know|tell me|"
+    r"thanks|thank you|let me know|tell me|"
     r"keep (?:it up|up)|you'?re welcome|me too|same here|"
     r"happy to|hope you|hope your|have a|enjoy|you got this|good for you|wishing you|"
-    r"can't wait to (?:see|hear)|looking forward to (?:seeing|hearing))\b",
+    r"can't wait to (?:see|hear)|looking forward to (?:seeing|hearing)|for \w+ing)\b",
+    re.IGNORECASE,
+)
+
+_AGREEMENT = re.compile(
+    r"^(?:I\s+)?(?:totally|completely|really|so|fully|100%|couldn't|could not)?\s*"
+    r"(?:agree|agreed)(?:\s+more)?\b[^.!?]{0,20}[.!?]*$",
     re.IGNORECASE,
 )
 
@@ -121,6 +127,8 @@ def is_filler(sentence: str) -> bool:
     core = strip_interjections(sentence)
     if not core:
         return True
-    if _FILLER_START.match(core) and not re.search(r"\b(?:my|we|our)\b|\bI\b(?! agree)", core):
+    if _AGREEMENT.match(core):
+        return True
+    if _FILLER_START.match(core) and not re.search(r"\b(?:I|my|we|our)\b", core):
         return True
     return len(content_words(core)) < 2

@@ -66,7 +66,8 @@ _POSSESSIVE = re.compile(
 # Where an object stops: clauses and trailing time phrases are not part of the value.
 _OBJECT_END = re.compile(
     r"\s+(?:and|but|because|since|so|with|when|where|which|who|after|before|while|"
-    r"on|at|in the week|last|this|next|around|for)\s+.*$|"
+    r"on|at|as|in the week|last|this|next|around|for)\s+.*$|"
+    r"\s+(?:now|too|also|again|lately|recently|anymore|any more)\s*$|"
     r"\s+(?:in|on)\s+\d.*$|\s+in\s+(?:19|20)\d\d.*$",
     re.IGNORECASE,
 )
