@@ -4,8 +4,9 @@ Usage::
 
     python benchmarks/index_bench.py --n 100000
 
-For each size (10k and ``--n``) it builds the index from random unit vectors (384-d by default)
-or synthetic Zipf-distributed texts, in batches the way the service adds them, then times
+For each size (10k and ``--n``) it builds the index from synthetic unit vectors (384-d,
+embedding-like by default: a 32-d signal plus noise; ``--data random`` for isotropic ones) or
+synthetic Zipf-distributed texts, in batches the way the service adds them, then times
 searches: unfiltered, a selective filter (one user of 100: 1% pass) and a broad filter (current
 memories only: half pass). HNSW recall@10 is measured against brute force. Prints a table and
 writes ``benchmarks/results/index_bench.json``.
@@ -34,6 +35,7 @@ from memsvc.index.ids import encode_key
 from memsvc.types import MemoryKind, MemoryRef, Scope
 
 USERS = 100
+_INTRINSIC_DIM = 32
 BATCH = 1_000
 RESULTS = Path(__file__).resolve().parent / "results" / "index_bench.json"
 FILTERS: dict[str, IndexFilter | None] = {
@@ -54,8 +56,17 @@ def _keys(n: int) -> npt.NDArray[np.int64]:
     return np.asarray([encode_key(MemoryRef(MemoryKind.FACT, i + 1)) for i in range(n)])
 
 
-def _unit(rng: np.random.Generator, n: int, dim: int) -> npt.NDArray[np.float32]:
-    matrix = rng.standard_normal((n, dim), dtype=np.float32)
+def _unit(
+    rng: np.random.Generator, n: int, dim: int, *, mixing: npt.NDArray[np.float32] | None
+) -> npt.NDArray[np.float32]:
+    """Unit vectors: isotropic Gaussian (``mixing`` None: no structure, the worst case for
+    HNSW) or embedding-like (a low-rank signal through ``mixing`` plus noise: sentence
+    embeddings have a low intrinsic dimension)."""
+    if mixing is None:
+        matrix = rng.standard_normal((n, dim), dtype=np.float32)
+    else:
+        signal = rng.standard_normal((n, mixing.shape[0]), dtype=np.float32) @ mixing
+        matrix = signal + 0.3 * rng.standard_normal((n, dim), dtype=np.float32)
     out: npt.NDArray[np.float32] = matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
     return out
 
@@ -155,6 +166,13 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=384, help="vector size")
     parser.add_argument("--queries", type=int, default=200, help="searches timed per case")
     parser.add_argument("--k", type=int, default=10, help="hits per search")
+    parser.add_argument(
+        "--data",
+        choices=["embedding-like", "random"],
+        default="embedding-like",
+        help="vectors with a low intrinsic dimension like sentence embeddings, or isotropic "
+        "random ones (HNSW's worst case)",
+    )
     parser.add_argument("--no-hnsw", action="store_true", help="skip the (slow to build) HNSW runs")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the JSON")
     parser.add_argument(
@@ -184,9 +202,12 @@ def run(args: argparse.Namespace) -> None:
     )
     print(header)
     print("-" * len(header))
+    mixing = None
+    if args.data == "embedding-like":
+        mixing = rng.standard_normal((_INTRINSIC_DIM, args.dim), dtype=np.float32)
     for n in sizes:
-        vectors = _unit(rng, n, args.dim)
-        queries = _unit(rng, args.queries, args.dim)
+        vectors = _unit(rng, n, args.dim, mixing=mixing)
+        queries = _unit(rng, args.queries, args.dim, mixing=mixing)
         for hnsw in (False, True) if not args.no_hnsw else (False,):
             results.append(bench_faiss(vectors, queries, k=args.k, hnsw=hnsw))
             print(_row(results[-1]), flush=True)

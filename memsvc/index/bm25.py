@@ -99,7 +99,9 @@ class Bm25Index:
     Not thread-safe for writes: the owner serialises writes against reads.
     """
 
-    def __init__(self, k1: float = 1.2, b: float = 0.75, *, tokenizer: Tokenizer | None = None):
+    def __init__(
+        self, *, k1: float = 1.2, b: float = 0.75, tokenizer: Tokenizer | None = None
+    ) -> None:
         if k1 < 0 or not 0 <= b <= 1:
             raise ValueError("BM25 needs k1 >= 0 and 0 <= b <= 1")
         self.k1 = k1
@@ -369,8 +371,8 @@ class Bm25Index:
         try:
             meta = snapshot.meta
             index = cls(
-                float(meta["k1"]),
-                float(meta["b"]),
+                k1=float(meta["k1"]),
+                b=float(meta["b"]),
                 tokenizer=Tokenizer.from_settings(meta["tokenizer"]),
             )
             terms = json.loads((snapshot.path / _TERMS_FILE).read_text(encoding="utf-8"))

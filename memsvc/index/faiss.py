@@ -230,11 +230,11 @@ class FaissIndex:
         started = time.perf_counter()
         with _faiss_errors("compact"):
             live = self._vectors()[self._tags.live_positions()]  # a copy, in position order
-            self._tags.compact()
             is_large = len(live) > self._cfg.approximate_after
             index = self._new_hnsw() if is_large else self._new_flat()
             index.add(live)
-            self._index, self._is_hnsw = index, is_large
+        self._tags.compact()  # only once the new index exists: a failed build changes nothing
+        self._index, self._is_hnsw = index, is_large
         level = logging.INFO if is_large else logging.DEBUG
         logger.log(
             level,

@@ -180,3 +180,18 @@ def test_faiss_index_flat_compacts_tombstones_and_stays_exact(rng: np.random.Gen
         assert [k for k, _ in faiss_index.search(query, 10)] == [
             k for k, _ in exact.search(query, 10)
         ]
+
+
+def test_faiss_index_wraps_faiss_failures(rng: np.random.Generator, monkeypatch) -> None:
+    import faiss
+
+    index = FaissIndex(IndexSettings(), DIM)
+    index.add(keys_of(range(1, 11)), unit_vectors(rng, 10), tags_for(10))
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("Error in faiss::IndexFlat::search")
+
+    monkeypatch.setattr(faiss.IndexFlatIP, "search", fail)
+    with pytest.raises(IndexOutOfSync) as caught:
+        index.search(unit_vectors(rng, 1)[0], 3)
+    assert caught.value.detail == {"operation": "search"}
