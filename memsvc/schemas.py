@@ -103,8 +103,8 @@ class MemoryCreate(_Request):
         },
     )
 
-    messages: str | MessageIn | list[MessageIn] = Field(
-        description="A string, one message, or a list of messages."
+    messages: str | MessageIn | list[MessageIn | str] = Field(
+        description="A string, one message, or a list of messages and/or strings."
     )
     user_id: str | None = _scope_field()
     agent_id: str | None = _scope_field()
@@ -117,12 +117,12 @@ class MemoryCreate(_Request):
         default=None, description="When the messages happened (default: now)."
     )
 
-    def messages_as_input(self) -> str | list[dict[str, Any]]:
+    def messages_as_input(self) -> str | list[str | dict[str, Any]]:
         """The messages in the shape ``MemoryService.add`` takes."""
         if isinstance(self.messages, str):
             return self.messages
         items = self.messages if isinstance(self.messages, list) else [self.messages]
-        return [m.model_dump() for m in items]
+        return [m if isinstance(m, str) else m.model_dump() for m in items]
 
 
 class MemoryUpdate(_Request):

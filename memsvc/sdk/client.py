@@ -43,12 +43,11 @@ _RETRY_AFTER_MAX_S = 60.0
 class _BaseClient:
     """What both clients share: configuration, request building, retry policy, parsing."""
 
-    def __init__(self, base_url: str, *, api_key: str | None, timeout: float, retries: int) -> None:
+    def __init__(self, base_url: str, *, api_key: str | None, retries: int) -> None:
         if retries < 0:
             raise ValueError("retries must be >= 0")
         self.base_url = base_url.rstrip("/")
         self.retries = retries
-        self._timeout = timeout
         self._headers = {
             "Accept": "application/json",
             "User-Agent": f"memsvc-sdk/{memsvc.__version__}",
@@ -63,7 +62,6 @@ class _BaseClient:
             "params": call.params or None,
             "json": call.json,
             "headers": self._headers,
-            "timeout": self._timeout,
         }
 
     def _should_retry_status(self, response: httpx.Response, attempt: int) -> bool:
@@ -109,7 +107,7 @@ def _method_signature(op: Callable[..., Any]) -> inspect.Signature:
     ret = sig.return_annotation
     if isinstance(ret, str) and ret.startswith("Call[") and ret.endswith("]"):
         ret = ret[len("Call[") : -1]
-    self_param = inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)
+    self_param = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
     return sig.replace(parameters=[self_param, *sig.parameters.values()], return_annotation=ret)
 
 
@@ -137,7 +135,8 @@ class MemoryClient(_BaseClient):
     Args:
         base_url: the server, e.g. ``"http://127.0.0.1:8765"``.
         api_key: sent as ``Authorization: Bearer <key>``; confines every call to its namespace.
-        timeout: seconds per request.
+        timeout: seconds per request (of the connection pool built here; a given
+            ``http_client`` keeps its own).
         retries: extra attempts on 429 (honouring ``Retry-After``), 503 and connection errors,
             with exponential backoff and jitter.
         http_client: an ``httpx.Client`` to send through (a Starlette ``TestClient`` works); it
@@ -159,7 +158,7 @@ class MemoryClient(_BaseClient):
         retries: int = 2,
         http_client: httpx.Client | None = None,
     ) -> None:
-        super().__init__(base_url, api_key=api_key, timeout=timeout, retries=retries)
+        super().__init__(base_url, api_key=api_key, retries=retries)
         self._owns_http = http_client is None
         self._http = http_client if http_client is not None else httpx.Client(timeout=timeout)
 
@@ -219,7 +218,8 @@ class AsyncMemoryClient(_BaseClient):
     Args:
         base_url: the server, e.g. ``"http://127.0.0.1:8765"``.
         api_key: sent as ``Authorization: Bearer <key>``.
-        timeout: seconds per request.
+        timeout: seconds per request (of the client built here; a given ``http_client`` keeps
+            its own).
         retries: extra attempts on 429, 503 and connection errors, with backoff.
         http_client: an ``httpx.AsyncClient`` to send through (not closed by :meth:`aclose`).
         transport: an httpx transport for a client built here, e.g.
@@ -241,7 +241,7 @@ class AsyncMemoryClient(_BaseClient):
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        super().__init__(base_url, api_key=api_key, timeout=timeout, retries=retries)
+        super().__init__(base_url, api_key=api_key, retries=retries)
         if http_client is not None and transport is not None:
             raise ValueError("give http_client or transport, not both")
         self._owns_http = http_client is None
