@@ -7,6 +7,7 @@ until a :class:`Memory` is built.
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -18,13 +19,12 @@ if TYPE_CHECKING:
     from memsvc.memory import Memory
 
 
+_LAZY = {"Memory": "memsvc.memory", "Settings": "memsvc.config"}
+
+
 def __getattr__(name: str) -> Any:
-    if name == "Memory":
-        from memsvc.memory import Memory
-
-        return Memory
-    if name == "Settings":
-        from memsvc.config import Settings
-
-        return Settings
-    raise AttributeError(name)
+    # Resolved on first use so that `import memsvc` (and the light SDK) loads nothing heavy.
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(name)
+    return getattr(importlib.import_module(module), name)

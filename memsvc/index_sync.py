@@ -7,8 +7,8 @@ remove when it does not). Because the reconciliation is state-based, replaying a
 harmless, so the same mechanism serves local writes, crash recovery at start, and replicas that
 tail changes made by other processes.
 
-A gap in the sequence (a concurrent transaction not yet committed on PostgreSQL) holds back the
-recorded high-water mark until it fills or is older than ``GAP_GRACE_S``, so no change is skipped.
+Within a namespace the change-log sequence is assigned in commit order (the store takes a
+namespace lock on PostgreSQL until commit), so a tailer never skips a change that commits late.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -41,13 +40,12 @@ from memsvc.store import change_log
 from memsvc.store.memories import get_rows
 from memsvc.store.records import MODEL_BY_KIND
 from memsvc.store.vectors import save_vectors
-from memsvc.types import MemoryKind, MemoryRef, utcnow
+from memsvc.types import MemoryKind, MemoryRef
 
 __all__ = ["IndexSync", "NamespaceIndexes", "VerifyReport"]
 
 logger = logging.getLogger(__name__)
 
-GAP_GRACE_S = 10.0
 _TAIL_BATCH = 5_000
 
 
@@ -178,7 +176,7 @@ class IndexSync:
                     )
                     if not rows:
                         break
-                    high = self._high_water(idx.applied_seq, rows)
+                    high = rows[-1].seq
                     batch = self._collect(
                         session, namespace_id, {(r.memory_kind, r.memory_id) for r in rows}
                     )
@@ -186,21 +184,11 @@ class IndexSync:
                 total += len(rows)
                 idx.dense.applied_seq = idx.sparse.applied_seq = high
                 idx.unsaved += len(rows)
-                if high < rows[-1].seq or len(rows) < _TAIL_BATCH:
+                if len(rows) < _TAIL_BATCH:
                     break
             if idx.unsaved >= self._cfg.save_every:
                 self._save(idx)
         return total
-
-    @staticmethod
-    def _high_water(applied: int, rows: list[change_log.ChangeRow]) -> int:
-        high = applied
-        cutoff = utcnow() - timedelta(seconds=GAP_GRACE_S)
-        for row in rows:
-            if row.seq != high + 1 and row.created_at > cutoff:
-                break
-            high = row.seq
-        return high
 
     def _collect(
         self, session: Session, namespace_id: int, changed: set[tuple[str, int]]

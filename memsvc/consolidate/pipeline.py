@@ -45,6 +45,7 @@ from memsvc.store import tables as t
 from memsvc.store.jobs import JobRow
 from memsvc.store.memories import get_rows, scope_clause
 from memsvc.types import (
+    FactCandidate,
     FactStatus,
     KnownFact,
     MemoryKind,
@@ -245,7 +246,9 @@ class ConsolidationPipeline:
             .limit(_SLOT_SCAN)
         )
         seen = {k.id for k in neighbours}
-        rivals = [f for f in session.scalars(stmt) if f.id not in seen and slot_of(f.predicate) == slot]
+        rivals = [
+            f for f in session.scalars(stmt) if f.id not in seen and slot_of(f.predicate) == slot
+        ]
         if not rivals:
             return neighbours
         vectors = self._embedder.embed([candidate.text, *[f.text for f in rivals]])

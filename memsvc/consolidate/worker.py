@@ -97,7 +97,11 @@ class Worker:
         """Claim and run one job; returns whether there was one."""
         with self._begin() as session:
             job = jobs.claim(
-                session, worker_id=self.worker_id, now=utcnow(), lease_s=self._cfg.lease_s
+                session,
+                worker_id=self.worker_id,
+                now=utcnow(),
+                lease_s=self._cfg.lease_s,
+                max_attempts=self._cfg.max_attempts,
             )
         if job is None:
             return False

@@ -6,14 +6,16 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 
 import numpy as np
+import numpy.typing as npt
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from memsvc.embed.base import Vectors
 from memsvc.store import tables as t
 from memsvc.types import utcnow
 
 __all__ = ["SqlVectorCache", "load_vectors", "save_vectors"]
+
+Vectors = npt.NDArray[np.float32]
 
 
 def load_vectors(session: Session, model_id: str, hashes: Sequence[str]) -> dict[str, Vectors]:
@@ -35,7 +37,11 @@ def save_vectors(session: Session, model_id: str, items: Mapping[str, Vectors]) 
     if not items:
         return
     dialect = session.get_bind().dialect.name
-    existing = set(load_vectors(session, model_id, list(items))) if dialect not in ("postgresql", "sqlite") else set()
+    existing = (
+        set(load_vectors(session, model_id, list(items)))
+        if dialect not in ("postgresql", "sqlite")
+        else set()
+    )
     now = utcnow()
     rows = [
         {
