@@ -102,9 +102,12 @@ def plan_prune(
     if bad:
         raise InvalidInput(f"cannot remove facts with status {sorted(bad)}; only inactive ones")
     with begin() as session:
-        forgotten = _decayed(session, namespace_id, scope, decay, now) if is_decaying else []
+        where = _where(t.Fact, namespace_id, scope)
+        forgotten = _decayed(session, where=where, cfg=decay, now=now) if is_decaying else []
         removable = (
-            _removable(session, namespace_id, scope, older_than, statuses) if older_than else {}
+            _removable(session, where=where, older_than=older_than, statuses=statuses)
+            if older_than
+            else {}
         )
         leaves = _tree_leaves(session, [i for ids in removable.values() for i in ids])
         report = PruneReport(
@@ -115,11 +118,16 @@ def plan_prune(
         )
         if is_dry_run:
             return report
-        _mark_forgotten(session, namespace_id, forgotten, decay, now)
-        _remove_leaves(session, namespace_id, leaves, now=now)
+        _mark_forgotten(session, namespace_id=namespace_id, ids=forgotten, cfg=decay, now=now)
+        _remove_leaves(session, namespace_id=namespace_id, leaves=leaves, now=now)
         for status, ids in removable.items():
             _remove_facts(
-                session, namespace_id, ids, status=status, erase_history=erase_history, now=now
+                session,
+                namespace_id=namespace_id,
+                ids=ids,
+                status=status,
+                erase_history=erase_history,
+                now=now,
             )
     logger.info("prune of namespace %d: %s", namespace_id, report.counts())
     return report
@@ -146,10 +154,10 @@ def _where(
 
 
 def _decayed(
-    session: Session, namespace_id: int, scope: Scope | None, cfg: DecaySettings, now: datetime
+    session: Session, *, where: sa.ColumnElement[bool], cfg: DecaySettings, now: datetime
 ) -> list[int]:
     stmt = sa.select(t.Fact.id, t.Fact.strength, t.Fact.last_recalled_at, t.Fact.created_at).where(
-        _where(t.Fact, namespace_id, scope),
+        where,
         t.Fact.status == FactStatus.ACTIVE.value,
         t.Fact.strength > 0,
     )
@@ -165,15 +173,15 @@ def _decayed(
 
 def _removable(
     session: Session,
-    namespace_id: int,
-    scope: Scope | None,
+    *,
+    where: sa.ColumnElement[bool],
     older_than: datetime,
     statuses: Sequence[str],
 ) -> dict[str, list[int]]:
     stmt = (
         sa.select(t.Fact.id, t.Fact.status)
         .where(
-            _where(t.Fact, namespace_id, scope),
+            where,
             t.Fact.status.in_(list(statuses)),
             t.Fact.updated_at < older_than,
         )
@@ -195,7 +203,12 @@ def _tree_leaves(session: Session, fact_ids: Sequence[int]) -> list[tuple[int, i
 
 
 def _mark_forgotten(
-    session: Session, namespace_id: int, ids: Sequence[int], cfg: DecaySettings, now: datetime
+    session: Session,
+    *,
+    namespace_id: int,
+    ids: Sequence[int],
+    cfg: DecaySettings,
+    now: datetime,
 ) -> None:
     reason = f"retention below {cfg.forget_below:g} (tau {cfg.tau_days:g} days)"
     for chunk in _chunks(ids):
@@ -230,9 +243,9 @@ def _mark_forgotten(
 
 def _remove_facts(
     session: Session,
+    *,
     namespace_id: int,
     ids: Sequence[int],
-    *,
     status: str,
     erase_history: bool,
     now: datetime,
@@ -271,7 +284,11 @@ def _remove_facts(
 
 
 def _remove_leaves(
-    session: Session, namespace_id: int, leaves: Sequence[tuple[int, int | None]], *, now: datetime
+    session: Session,
+    *,
+    namespace_id: int,
+    leaves: Sequence[tuple[int, int | None]],
+    now: datetime,
 ) -> None:
     """Delete leaves (the foreign key would cascade silently; the index must hear of it)."""
     if not leaves:

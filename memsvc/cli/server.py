@@ -119,13 +119,13 @@ def worker_command(state: CliState, processes: int, is_once: bool, as_json: bool
         migrate.upgrade(settings.db)  # once here, not racing in every child
     level = state.log_level or ("DEBUG" if state.is_debug else "INFO")
     if processes == 1:
-        run_worker_process(settings, 0, level, state.log_format)
+        run_worker_process(settings, index=0, log_level=level, log_format=state.log_format)
         return
-    _supervise(settings, processes, level, state.log_format)
+    _supervise(settings, processes=processes, log_level=level, log_format=state.log_format)
 
 
 def run_worker_process(
-    settings: Settings, index: int, log_level: str, log_format: LogFormat
+    settings: Settings, *, index: int, log_level: str, log_format: LogFormat
 ) -> None:
     """Body of one worker process: claim and run jobs until SIGTERM or SIGINT.
 
@@ -146,13 +146,16 @@ def run_worker_process(
         service.close()
 
 
-def _supervise(settings: Settings, processes: int, log_level: str, log_format: LogFormat) -> None:
+def _supervise(
+    settings: Settings, *, processes: int, log_level: str, log_format: LogFormat
+) -> None:
     """Start ``processes`` worker processes and forward SIGTERM/SIGINT to them."""
     spawn = multiprocessing.get_context("spawn")
     children = [
         spawn.Process(
             target=run_worker_process,
-            args=(settings, i, log_level, log_format),
+            args=(settings,),
+            kwargs={"index": i, "log_level": log_level, "log_format": log_format},
             name=f"memsvc-worker-{i}",
         )
         for i in range(processes)
