@@ -137,6 +137,8 @@ class CliState:
         """The memory API: the SDK client with ``--url``, else the embedded ``Memory``."""
         if self._api is None:
             if self.url is not None:
+                if self.namespace is not None:
+                    raise ConfigError("with --url the namespace is the API key's; drop --namespace")
                 from memsvc.sdk import MemoryClient
 
                 self._api = MemoryClient(self.url, api_key=self.api_key)

@@ -28,6 +28,8 @@ def test_db_upgrade_and_check_on_a_fresh_database(tmp_path: Path) -> None:
     checked = runner.invoke(cli, [*args, "db", "check", "--json"])
     assert checked.exit_code == 0, checked.stdout
     assert '"ok": true' in checked.stdout
+    down = runner.invoke(cli, [*args, "db", "downgrade", "base", "--yes", "--json"])
+    assert down.exit_code == 0 and '"current": null' in down.stdout
 
 
 def test_db_downgrade_requires_yes(invoke: Invoke) -> None:

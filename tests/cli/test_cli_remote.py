@@ -60,3 +60,9 @@ def test_unreachable_server_is_one_line_error() -> None:
     result = CliRunner().invoke(cli, ["--url", "http://127.0.0.1:9", "get", "event_1"])
     assert result.exit_code == 1
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_url_with_namespace_is_refused() -> None:
+    args = ["--url", "http://127.0.0.1:9", "--namespace", "x", "get", "event_1"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1 and "drop --namespace" in result.stderr
