@@ -52,7 +52,8 @@ _TOMBSTONE_RATIO = 0.2
 _COMPACT_MIN_SLOTS = 1_024
 _WIDEN_FACTOR = 4
 _WIDEN_LIMIT = 16  # efSearch grows to at most this many times its start before exact fallback
-_CHUNK_ROWS = 16_384  # rows gathered at a time when scoring a subset exactly
+_GATHER_MIN = 256  # exact scoring gathers at most this many rows, or this fraction of them:
+_GATHER_FRACTION = 0.03  # past it, a selector scan of FAISS's flat storage is faster
 
 
 def _import_faiss() -> Any:
@@ -262,7 +263,10 @@ class FaissIndex:
             return []
         with _faiss_errors("search"):
             if where is None and self._tags.tombstones == 0:
-                positions, scores = self._search_faiss(q, k, None, wanted=min(k, len(self)))
+                wanted = min(k, len(self))
+                positions, scores = self._search_faiss(q, k, None, wanted=wanted)
+                if len(positions) < wanted:  # HNSW came back short even after widening
+                    positions, scores = self._exact(q, k, self._tags.mask(None))
             else:
                 positions, scores = self._search_filtered(q, k, self._tags.mask(where))
         keys = self._tags.keys_at(positions)
@@ -274,7 +278,8 @@ class FaissIndex:
         passing = int(np.count_nonzero(mask))
         if passing == 0:
             return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.float32)
-        if passing <= max(self._exact_max, self._exact_fraction * len(self)):
+        is_small = passing <= max(self._exact_max, self._exact_fraction * len(self))
+        if not self._is_hnsw or is_small:
             return self._exact(q, k, mask)
         wanted = min(k, passing)
         restrict = None if passing == self._tags.slots else mask
@@ -292,49 +297,57 @@ class FaissIndex:
         *,
         wanted: int,
     ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]:
-        """FAISS search restricted to the positions in ``mask``.
+        """Search the index itself (flat: exhaustive; HNSW: the graph, restricted to ``mask``).
 
-        HNSW: widens ``efSearch`` until ``wanted`` hits are found or a limit is reached (the
-        caller then scores exactly). Flat search is exhaustive and finds them at once.
+        HNSW widens ``efSearch`` until ``wanted`` hits pass or a limit is reached (the caller
+        then scores exactly).
         """
         fx = self._faiss
-        selector = bitmap = None
-        if mask is not None:
-            bitmap = np.packbits(mask, bitorder="little")  # must outlive the search
-            selector = fx.IDSelectorBitmap(len(mask), fx.swig_ptr(bitmap))
+        selector = self._selector(mask)
         start = max(self._cfg.hnsw_ef_search, k)
         ef = start
         while True:
-            if self._is_hnsw:
-                params = fx.SearchParametersHNSW(efSearch=ef)
-            else:
-                params = fx.SearchParameters()
+            params = (
+                fx.SearchParametersHNSW(efSearch=ef) if self._is_hnsw else fx.SearchParameters()
+            )
             if selector is not None:
                 params.sel = selector
             scores, ids = self._index.search(q, k, params=params)
             found = ids[0] >= 0
-            if not self._is_hnsw or np.count_nonzero(found) >= wanted or ef >= _WIDEN_LIMIT * start:
+            count = int(np.count_nonzero(found))
+            if not self._is_hnsw or count >= wanted or ef >= _WIDEN_LIMIT * start:
                 return ids[0][found].astype(np.intp), scores[0][found]
             ef *= _WIDEN_FACTOR
+
+    def _selector(self, mask: npt.NDArray[np.bool_] | None) -> Any:
+        """An ``IDSelectorBitmap`` over positions (``None`` for no mask)."""
+        if mask is None:
+            return None
+        bitmap = np.packbits(mask, bitorder="little")
+        selector = self._faiss.IDSelectorBitmap(len(mask), self._faiss.swig_ptr(bitmap))
+        selector.referenced_objects = [bitmap]  # FAISS's idiom: the C++ side only points into it
+        return selector
 
     def _exact(
         self, q: npt.NDArray[np.float32], k: int, mask: npt.NDArray[np.bool_]
     ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]:
-        """Exact top-k over the positions in ``mask``, gathered chunk by chunk."""
+        """Exact top-k over the positions in ``mask``.
+
+        A few positions are gathered from the vector view and scored in NumPy; more are scored
+        by an exhaustive FAISS scan of the flat vector storage that skips the others (measured
+        at 100k x 384-d: gathering wins below ~3% of the positions, scanning above).
+        """
         positions = np.flatnonzero(mask)
-        vectors = self._vectors()
-        best_positions: list[npt.NDArray[np.intp]] = []
-        best_scores: list[npt.NDArray[np.float32]] = []
-        for start in range(0, len(positions), _CHUNK_ROWS):
-            chunk = positions[start : start + _CHUNK_ROWS]
-            scores = (vectors[chunk] @ q[0]).astype(np.float32, copy=False)
+        if len(positions) <= max(_GATHER_MIN, _GATHER_FRACTION * len(mask)):
+            scores = (self._vectors()[positions] @ q[0]).astype(np.float32, copy=False)
             order = top_k_order(scores, k)
-            best_positions.append(chunk[order])
-            best_scores.append(scores[order])
-        all_positions = np.concatenate(best_positions)
-        all_scores = np.concatenate(best_scores)
-        order = top_k_order(all_scores, k)
-        return all_positions[order], all_scores[order]
+            return positions[order], scores[order]
+        fx = self._faiss
+        storage = fx.downcast_index(self._index.storage) if self._is_hnsw else self._index
+        selector = self._selector(mask)
+        found_scores, ids = storage.search(q, k, params=fx.SearchParameters(sel=selector))
+        found = ids[0] >= 0
+        return ids[0][found].astype(np.intp), found_scores[0][found]
 
     # -- persistence ---------------------------------------------------------------------------
 

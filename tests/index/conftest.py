@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from index_builders import IndexLoader, IndexMaker, load_variant, make_variant
+from index_builders import VARIANTS, IndexLoader, IndexMaker, load_variant, make_variant
 
 from memsvc.index.base import VectorIndex
 
@@ -29,7 +29,7 @@ def rng() -> np.random.Generator:
     return np.random.default_rng(7)
 
 
-@pytest.fixture(params=["exact", "faiss-flat", "faiss-flat-selector", "faiss-hnsw"])
+@pytest.fixture(params=VARIANTS)
 def variant(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 

@@ -69,18 +69,18 @@ def _hnsw_settings() -> IndexSettings:
 IndexMaker = Callable[[], VectorIndex]
 IndexLoader = Callable[[Path], VectorIndex]
 
-VARIANTS = ["exact", "faiss-flat", "faiss-flat-selector", "faiss-hnsw"]
+VARIANTS = ["exact", "faiss-flat", "faiss-hnsw", "faiss-hnsw-graph"]
 
 
 def make_variant(variant: str, dim: int = DIM) -> VectorIndex:
-    """A fresh index. ``-selector``/``hnsw`` variants never take the exact-subset shortcut, so
-    FAISS's own filtered search (ID selectors, efSearch widening) is what is tested."""
+    """A fresh index. ``faiss-hnsw-graph`` never takes the exact-subset shortcut, so the HNSW
+    graph's own filtered search (ID selector, efSearch widening) is what is tested."""
     if variant == "exact":
         return ExactIndex(dim)
     if variant == "faiss-flat":
         return FaissIndex(IndexSettings(), dim)
-    if variant == "faiss-flat-selector":
-        return FaissIndex(IndexSettings(), dim, exact_max=0, exact_fraction=0.0)
+    if variant == "faiss-hnsw":
+        return FaissIndex(_hnsw_settings(), dim)
     return FaissIndex(_hnsw_settings(), dim, exact_max=0, exact_fraction=0.0)
 
 
@@ -90,6 +90,6 @@ def load_variant(variant: str, directory: Path, dim: int = DIM) -> VectorIndex:
         return ExactIndex.load(directory, IndexSettings(), dim)
     if variant == "faiss-flat":
         return FaissIndex.load(directory, IndexSettings(), dim)
-    if variant == "faiss-flat-selector":
-        return FaissIndex.load(directory, IndexSettings(), dim, exact_max=0, exact_fraction=0.0)
+    if variant == "faiss-hnsw":
+        return FaissIndex.load(directory, _hnsw_settings(), dim)
     return FaissIndex.load(directory, _hnsw_settings(), dim, exact_max=0, exact_fraction=0.0)

@@ -195,3 +195,26 @@ def test_faiss_index_wraps_faiss_failures(rng: np.random.Generator, monkeypatch)
     with pytest.raises(IndexOutOfSync) as caught:
         index.search(unit_vectors(rng, 1)[0], 3)
     assert caught.value.detail == {"operation": "search"}
+
+
+def test_faiss_index_falls_back_to_exact_when_hnsw_comes_back_short(
+    rng: np.random.Generator, monkeypatch
+) -> None:
+    import faiss
+
+    vectors = unit_vectors(rng, 1_200)
+    hnsw = FaissIndex(_hnsw_cfg(), DIM, exact_max=0, exact_fraction=0.0)
+    exact = ExactIndex(DIM)
+    tags = [tags_for(1, user_id="a" if i % 2 else "b")[0] for i in range(1_200)]
+    for index in (hnsw, exact):
+        index.add(keys_of(range(1, 1_201)), vectors, tags)
+    assert hnsw.index_type == "hnsw"
+
+    def nothing_found(self: object, x: np.ndarray, k: int, **kwargs: object) -> tuple:
+        return np.full((1, k), -np.inf, dtype=np.float32), np.full((1, k), -1, dtype=np.int64)
+
+    monkeypatch.setattr(faiss.IndexHNSWFlat, "search", nothing_found)
+    query = unit_vectors(rng, 1)[0]
+    for where in (None, IndexFilter(scope=Scope(user_id="a"))):
+        got, want = hnsw.search(query, 10, where=where), exact.search(query, 10, where=where)
+        assert [k for k, _ in got] == [k for k, _ in want]
