@@ -28,12 +28,12 @@ from memsvc.embed.cache import CachedEmbedder
 from memsvc.errors import InvalidQuery, StoreUnavailable
 from memsvc.index_sync import IndexSync
 from memsvc.llm.base import LLMTasks
+from memsvc.operations import OperationsMixin
 from memsvc.reinforce import Reinforcer
 from memsvc.search import Searcher, SearchRequest
 from memsvc.store import change_log, jobs
 from memsvc.store import history as hist
 from memsvc.store import memories as repo
-from memsvc.store import namespaces as keys
 from memsvc.store import tables as t
 from memsvc.store.namespaces import ensure_namespace
 from memsvc.store.records import to_record
@@ -62,7 +62,7 @@ class _Namespaces:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-class MemoryService:
+class MemoryService(OperationsMixin):
     """Stores, consolidates and retrieves memories. Thread-safe; build it with ``build_service``."""
 
     def __init__(
@@ -494,45 +494,6 @@ class MemoryService:
             },
             "llm": {"name": self.llm.name, **asdict(self.llm.usage)},
         }
-
-    # -- tenants and API keys ------------------------------------------------------------
-
-    def authenticate(self, secret: str) -> tuple[str, bool]:
-        """The namespace and admin flag of an API key (raises AuthenticationFailed)."""
-        with self.begin() as session:
-            row, namespace = keys.find_key(session, secret, now=utcnow())
-            return namespace, bool(row.is_admin)
-
-    def create_key(
-        self, *, namespace: str, name: str = "default", is_admin: bool = False
-    ) -> keys.CreatedKey:
-        """Create an API key (and its namespace when new); the secret is returned once."""
-        with self.begin() as session:
-            return keys.create_key(
-                session, namespace=namespace, name=name, is_admin=is_admin, now=utcnow()
-            )
-
-    def list_keys(self, *, namespace: str | None = None) -> list[dict[str, Any]]:
-        """Keys without their secrets."""
-        with self.read() as session:
-            return [
-                {
-                    "id": k.id,
-                    "namespace": ns,
-                    "name": k.name,
-                    "prefix": k.prefix,
-                    "is_admin": k.is_admin,
-                    "created_at": k.created_at,
-                    "revoked_at": k.revoked_at,
-                    "last_used_at": k.last_used_at,
-                }
-                for k, ns in keys.list_keys(session, namespace)
-            ]
-
-    def revoke_key(self, key_id: int) -> bool:
-        """Revoke a key; False when no live key has this id."""
-        with self.begin() as session:
-            return keys.revoke_key(session, key_id, now=utcnow())
 
     # -- lifecycle ------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from memsvc.cli.context import CliState, pass_state
 from memsvc.cli.options import TIME, scope_options
 from memsvc.cli.output import console, emit_json, json_option
 from memsvc.errors import InvalidInput
-from memsvc.types import FactStatus, Scope, utcnow
+from memsvc.types import FactStatus, Scope
 
 __all__ = ["prune_command"]
 
@@ -75,7 +75,7 @@ def prune_command(
 
     Shows the counts of what would change; nothing changes without --yes.
     """
-    from memsvc.prune import count_scope, plan_prune
+    from memsvc.prune import count_scope
 
     if is_dry_run_flag and is_applying:
         raise InvalidInput("--dry-run and --yes contradict each other")
@@ -97,23 +97,16 @@ def prune_command(
             details={"scope": scope.as_dict()},
         )
         return
-    decay = service.settings.consolidation.decay
-    if forget_below is not None:
-        decay = decay.model_copy(update={"forget_below": forget_below})
-    report = plan_prune(
-        service.begin,
-        namespace_id=ns_id,
-        decay=decay,
-        now=utcnow(),
+    report = service.prune(
         scope=scope,
+        forget_below=forget_below,
         is_decaying=is_decaying,
         older_than=older_than,
         statuses=statuses or _INACTIVE,
         erase_history=erase_history,
-        is_dry_run=is_dry_run,
+        dry_run=is_dry_run,
+        namespace=state.namespace,
     )
-    if not is_dry_run:
-        service.indexes.catch_up(ns_id)
     _report(
         report.counts(),
         is_dry_run=is_dry_run,

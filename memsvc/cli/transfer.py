@@ -25,7 +25,7 @@ from rich.progress import (
 from memsvc.cli.context import CliState, pass_state
 from memsvc.cli.options import scope_options
 from memsvc.cli.output import console, emit_json, json_option, key_value_table
-from memsvc.types import Scope, utcnow
+from memsvc.types import Scope
 
 __all__ = ["export_command", "import_command"]
 
@@ -62,18 +62,9 @@ def export_command(
     Every row is written with its ids, times, validity, history and provenance; `memsvc
     import` restores it exactly.
     """
-    from memsvc.transfer import export_records
-
     service = state.service()
     scope = Scope(user_id, agent_id, session_id) if (user_id or agent_id or session_id) else None
-    namespace = state.namespace or service.settings.namespace
-    records = export_records(
-        service.begin,
-        namespace_id=service.namespace_id(namespace),
-        namespace=namespace,
-        now=utcnow(),
-        scope=scope,
-    )
+    records = service.export(scope=scope, namespace=state.namespace)
     header = next(records)
     total = sum(r[2] for r in header["ranges"].values())
     counts: dict[str, int] = {}
@@ -132,13 +123,9 @@ def import_command(
 
 
 def _import_export(state: CliState, records: Iterator[dict[str, Any]]) -> dict[str, int]:
-    from memsvc.transfer import import_records
-
     service = state.service()
-    ns_id = service.namespace_id(state.namespace)
-    report = import_records(service.begin, namespace_id=ns_id, records=records, now=utcnow())
-    with console(stderr=True).status("indexing imported memories"):
-        service.indexes.catch_up(ns_id)
+    with console(stderr=True).status("importing and indexing"):
+        report = service.import_records(records, namespace=state.namespace)
     counts = dict(report.counts)
     counts.update({f"id_offset_{k}": v for k, v in report.offsets.items() if v})
     if report.nulled_references:

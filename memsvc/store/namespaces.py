@@ -96,7 +96,7 @@ def list_keys(session: Session, namespace: str | None = None) -> list[tuple[t.Ap
     )
     if namespace is not None:
         stmt = stmt.where(t.Namespace.name == namespace)
-    return [(k, n) for k, n in session.execute(stmt.order_by(t.ApiKey.id)).tuples()]
+    return [(k, n) for k, n in session.execute(stmt.order_by(t.ApiKey.id))]
 
 
 def revoke_key(session: Session, key_id: int, *, now: datetime) -> bool:

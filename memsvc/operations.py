@@ -1,0 +1,129 @@
+"""Operator actions of the service: API keys, pruning, export and import.
+
+A mixin of :class:`memsvc.service.MemoryService`, kept apart so the memory operations stay
+readable; every method is still one unit of work followed by an index catch-up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from memsvc.config import Settings
+from memsvc.index_sync import IndexSync
+from memsvc.prune import DEFAULT_STATUSES, PruneReport, plan_prune
+from memsvc.store import namespaces as keys
+from memsvc.transfer import ImportReport, export_records, import_records
+from memsvc.types import Scope, utcnow
+
+__all__ = ["OperationsMixin"]
+
+
+class OperationsMixin:
+    """API keys, prune, export and import (needs the attributes MemoryService sets)."""
+
+    settings: Settings
+    indexes: IndexSync
+    begin: Callable[[], AbstractContextManager[Session]]
+    read: Callable[[], AbstractContextManager[Session]]
+    namespace_id: Callable[..., int]
+
+    def authenticate(self, secret: str) -> tuple[str, bool]:
+        """The namespace and admin flag of an API key (raises AuthenticationFailed)."""
+        with self.begin() as session:
+            row, namespace = keys.find_key(session, secret, now=utcnow())
+            return namespace, bool(row.is_admin)
+
+    def create_key(
+        self, *, namespace: str, name: str = "default", is_admin: bool = False
+    ) -> keys.CreatedKey:
+        """Create an API key (and its namespace when new); the secret is returned once."""
+        with self.begin() as session:
+            return keys.create_key(
+                session, namespace=namespace, name=name, is_admin=is_admin, now=utcnow()
+            )
+
+    def list_keys(self, *, namespace: str | None = None) -> list[dict[str, Any]]:
+        """Keys without their secrets."""
+        with self.read() as session:
+            return [
+                {
+                    "id": k.id,
+                    "namespace": ns,
+                    "name": k.name,
+                    "prefix": k.prefix,
+                    "is_admin": k.is_admin,
+                    "created_at": k.created_at,
+                    "revoked_at": k.revoked_at,
+                    "last_used_at": k.last_used_at,
+                }
+                for k, ns in keys.list_keys(session, namespace)
+            ]
+
+    def revoke_key(self, key_id: int) -> bool:
+        """Revoke a key; False when no live key has this id."""
+        with self.begin() as session:
+            return keys.revoke_key(session, key_id, now=utcnow())
+
+    def prune(
+        self,
+        *,
+        scope: Scope | None = None,
+        forget_below: float | None = None,
+        is_decaying: bool = True,
+        older_than: datetime | None = None,
+        statuses: Sequence[str] = DEFAULT_STATUSES,
+        erase_history: bool = False,
+        dry_run: bool = True,
+        namespace: str | None = None,
+    ) -> PruneReport:
+        """Mark decayed facts forgotten and remove old inactive ones; a dry run changes nothing.
+
+        Decay never deletes: it marks facts ``forgotten`` (deterministic threshold on retention).
+        Only ``older_than`` removes rows, and only facts in ``statuses``.
+        """
+        ns_id = self.namespace_id(namespace)
+        decay = self.settings.consolidation.decay
+        if forget_below is not None:
+            decay = decay.model_copy(update={"forget_below": forget_below})
+        report = plan_prune(
+            self.begin,
+            namespace_id=ns_id,
+            decay=decay,
+            now=utcnow(),
+            scope=scope,
+            is_decaying=is_decaying,
+            older_than=older_than,
+            statuses=statuses,
+            erase_history=erase_history,
+            is_dry_run=dry_run,
+        )
+        if not dry_run:
+            self.indexes.catch_up(ns_id)
+        return report
+
+    def export(
+        self, *, scope: Scope | None = None, namespace: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Stream the namespace (or a scope) as JSON-able dicts: header, rows, footer."""
+        name = namespace or self.settings.namespace
+        return export_records(
+            self.read,
+            namespace_id=self.namespace_id(name),
+            namespace=name,
+            now=utcnow(),
+            scope=scope,
+        )
+
+    def import_records(
+        self, records: Iterable[dict[str, Any]], *, namespace: str | None = None
+    ) -> ImportReport:
+        """Restore an export (ids kept when free, else shifted consistently), then index it."""
+        ns_id = self.namespace_id(namespace)
+        report = import_records(self.begin, namespace_id=ns_id, records=iter(records), now=utcnow())
+        self.indexes.catch_up(ns_id)
+        return report
