@@ -127,10 +127,10 @@ def _replace_first_person(text: str) -> str:
     text = re.sub(r"\bI\b(?!['\u2019])|\bi\b(?=\s)", "{I}", text)
     text = _conjugate(text, "{I}", "{S}")
     text = re.sub(r"\bmyself\b", "themself", text, flags=re.IGNORECASE)
-    text = re.sub(r"\b(?:my|mine)\b", "{S}'s", text, flags=re.IGNORECASE)
-    text = re.sub(r"\bme\b(?!-)", "{S}", text, flags=re.IGNORECASE)
+    text = re.sub(r"\b(?:my|mine)\b", "{SP}", text, flags=re.IGNORECASE)
+    text = re.sub(r"\bme\b(?!-)", "{SO}", text, flags=re.IGNORECASE)
     text = re.sub(r"\bourselves\b", "themselves", text, flags=re.IGNORECASE)
-    text = re.sub(r"\b(?:our|ours)\b", "{S}'s", text, flags=re.IGNORECASE)
+    text = re.sub(r"\b(?:our|ours)\b", "{SP}", text, flags=re.IGNORECASE)
     for short, verb in (("re", "are"), ("ve", "have"), ("ll", "will"), ("d", "would")):
         text = re.sub(rf"\bwe['\u2019]{short}\b", f"{{S}} and others {verb}", text, flags=re.I)
     return re.sub(r"\b(?:we|us)\b", "{S} and others", text, flags=re.IGNORECASE)
@@ -146,6 +146,27 @@ def _replace_second_person(text: str) -> str:
     return re.sub(r"\byou\b", "{A}", text, flags=re.IGNORECASE)
 
 
+def _name_speaker(text: str, speaker: str) -> str:
+    """Name the speaker at the first mention; later "my"/"me" become "their"/"them".
+
+    "Melanie is lucky to have their husband" reads (and embeds) closer to how facts are written
+    than "Melanie is lucky to have Melanie's husband".
+    """
+    named = False
+
+    def name(match: re.Match[str]) -> str:
+        nonlocal named
+        marker, first = match[0], not named
+        named = True
+        if marker == "{SP}":
+            return f"{speaker}'s" if first else "their"
+        if marker == "{SO}":
+            return speaker if first else "them"
+        return speaker
+
+    return re.sub(r"\{S[PO]?\}", name, text)
+
+
 def third_person(sentence: str, *, speaker: str, addressee: str | None) -> str:
     """``sentence`` said by ``speaker`` to ``addressee``, rewritten in the third person."""
     text = sentence.strip()
@@ -155,7 +176,7 @@ def third_person(sentence: str, *, speaker: str, addressee: str | None) -> str:
     text = _replace_first_person(text)
     if addressee:
         text = _replace_second_person(text)
-    text = text.replace("{S}", speaker)
+    text = _name_speaker(text, speaker)
     if addressee:
         text = text.replace("{A}", addressee)
     text = text[:1].upper() + text[1:]

@@ -196,12 +196,6 @@ _LOCAL_REWRITE_SHOTS = (
         "I've been painting a lot lately, it helps me relax.",
         "Ana has been painting a lot lately; it helps her relax.",
     ),
-    (
-        "Lee",
-        "Kim",
-        "My sister Jo started a bakery on 2 March 2023.",
-        "Lee's sister Jo started a bakery on 2 March 2023.",
-    ),
 )
 
 

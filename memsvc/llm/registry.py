@@ -55,7 +55,12 @@ def make_llm(
         raise ConfigError(
             f"unknown LLM backend {cfg.backend!r}", detail={"known": sorted(registry)}
         )
-    tasks = _resolve(target).from_settings(cfg, embedder=embedder)
+    factory = getattr(_resolve(target), "from_settings", None)
+    if not callable(factory):
+        raise ConfigError(
+            "the LLM backend has no from_settings(cfg, *, embedder)", detail={"target": target}
+        )
+    tasks = factory(cfg, embedder=embedder)
     if not isinstance(tasks, LLMTasks):
         raise ConfigError("the LLM backend does not implement LLMTasks", detail={"target": target})
     return tasks
