@@ -22,6 +22,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
 
 from memsvc.retrieval._dateatoms import (
     ANY_DATE,
@@ -35,7 +36,7 @@ from memsvc.retrieval._dateatoms import (
 )
 from memsvc.types import utc
 
-__all__ = ["ParsedQuery", "TimeWindow", "parse_time", "time_boost"]
+__all__ = ["ParsedQuery", "TimeWindow", "parse_time", "time_boost", "time_filter"]
 
 #: How fast the boost falls outside a window with an open side, in days.
 OPEN_WINDOW_SCALE_DAYS = 7.0
@@ -257,3 +258,16 @@ def time_boost(occurred_at: datetime | None, window: TimeWindow) -> float:
     else:
         scale = min(max((window.end - window.start).total_seconds() / 86_400, 1.0), 30.0)
     return math.exp(-distance / scale)
+
+
+def time_filter(
+    window: TimeWindow, *, mode: Literal["auto", "boost", "off"], margin_days: float
+) -> TimeWindow | None:
+    """The hard filter a window implies under ``RetrievalSettings.time_mode``, or ``None``.
+
+    ``auto`` filters on explicit windows widened by ``margin_days`` on each closed side; vague
+    windows, ``boost`` and ``off`` never filter (with ``off`` the caller should not parse at all).
+    """
+    if mode != "auto" or window.is_vague:
+        return None
+    return window.widened(timedelta(days=margin_days))

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from memsvc.retrieval.timeparse import TimeWindow, parse_time, time_boost
+from memsvc.retrieval.timeparse import TimeWindow, parse_time, time_boost, time_filter
 
 NOW = datetime(2023, 8, 16, 13, 0, tzinfo=UTC)  # a Wednesday
 
@@ -139,3 +139,23 @@ def test_time_boost_is_zero_for_a_memory_without_time() -> None:
 def test_time_window_refuses_an_end_before_its_start() -> None:
     with pytest.raises(ValueError, match="end before"):
         TimeWindow(datetime(2023, 5, 8, tzinfo=UTC), datetime(2023, 5, 1, tzinfo=UTC))
+
+
+def test_time_filter_widens_explicit_windows_in_auto_mode() -> None:
+    window = TimeWindow(datetime(2023, 5, 8, tzinfo=UTC), datetime(2023, 5, 9, tzinfo=UTC))
+
+    hard = time_filter(window, mode="auto", margin_days=3)
+
+    assert hard is not None
+    assert (hard.start, hard.end) == (
+        datetime(2023, 5, 5, tzinfo=UTC),
+        datetime(2023, 5, 12, tzinfo=UTC),
+    )
+
+
+def test_time_filter_never_filters_vague_windows_or_in_boost_mode() -> None:
+    vague = TimeWindow(datetime(2023, 5, 1, tzinfo=UTC), None, is_vague=True)
+    explicit = TimeWindow(datetime(2023, 5, 1, tzinfo=UTC), None)
+
+    assert time_filter(vague, mode="auto", margin_days=7) is None
+    assert time_filter(explicit, mode="boost", margin_days=7) is None
