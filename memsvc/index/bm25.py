@@ -120,6 +120,7 @@ class Bm25Index:
         self._fwd = np.zeros(0, dtype=np.int32)
         self._fwd_size = 0
         self._total_len = 0.0
+        self._norms: npt.NDArray[np.float32] | None = None
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -202,6 +203,7 @@ class Bm25Index:
         self._fwd[self._fwd_size : self._fwd_size + len(terms)] = terms
         self._fwd_size += len(terms)
         self._total_len += float(lengths.sum())
+        self._norms = None
         n_terms = len(self._term_ids)
         self._post_len = _grown(self._post_len, n_terms)
         self._df = _grown(self._df, n_terms)
@@ -240,6 +242,7 @@ class Bm25Index:
         ]
         np.subtract.at(self._df, np.concatenate(slices), 1)
         self._total_len -= float(self._doc_len[positions].sum())
+        self._norms = None
 
     def retag(self, keys: npt.NDArray[np.int64], tags: Sequence[IndexTags]) -> None:
         """Replace the tags of keys already held; unknown keys are ignored."""
@@ -280,6 +283,7 @@ class Bm25Index:
         self._doc_start = np.cumsum(counts) - counts
         self._doc_terms = self._doc_terms[kept]
         self._doc_len = self._doc_len[kept]
+        self._norms = None
         logger.debug("bm25 index compacted to %d documents", len(kept))
 
     # -- searching -----------------------------------------------------------------------------
@@ -306,20 +310,28 @@ class Bm25Index:
         keys = self._tags.keys_at(hit[order])
         return list(zip(keys.tolist(), scores[hit[order]].tolist(), strict=True))
 
-    def _scores(self, term_ids: list[int], n_docs: int) -> npt.NDArray[np.float64]:
-        k1, b = self.k1, self.b
-        avg_len = self._total_len / n_docs if self._total_len > 0 else 1.0
-        scores = np.zeros(self._tags.slots, dtype=np.float64)
+    def _length_norms(self, n_docs: int) -> npt.NDArray[np.float32]:
+        """``k1 * (1 - b + b * len / avglen)`` per position, cached until the next write."""
+        norms = self._norms
+        if norms is None:
+            avg_len = self._total_len / n_docs if self._total_len > 0 else 1.0
+            ratio = self._doc_len[: self._tags.slots] / np.float32(avg_len)
+            norms = (self.k1 * (1.0 - self.b + self.b * ratio)).astype(np.float32)
+            self._norms = norms  # a benign race: concurrent searches compute the same array
+        return norms
+
+    def _scores(self, term_ids: list[int], n_docs: int) -> npt.NDArray[np.float32]:
+        norms = self._length_norms(n_docs)
+        scores = np.zeros(self._tags.slots, dtype=np.float32)
         for term in term_ids:
             df = int(self._df[term])
             if df <= 0:
                 continue
-            idf = math.log1p((n_docs - df + 0.5) / (df + 0.5))
+            weight = np.float32(math.log1p((n_docs - df + 0.5) / (df + 0.5)) * (self.k1 + 1.0))
             used = int(self._post_len[term])
             positions = self._post_pos[term][:used]
-            tf = self._post_tf[term][:used].astype(np.float64)
-            norm = k1 * (1.0 - b + b * (self._doc_len[positions] / avg_len))
-            scores[positions] += idf * tf * (k1 + 1.0) / (tf + norm)
+            tf = self._post_tf[term][:used]
+            scores[positions] += weight * tf / (tf + norms[positions])
         return scores
 
     # -- persistence ---------------------------------------------------------------------------
@@ -404,4 +416,5 @@ class Bm25Index:
         self._fwd = arrays["fwd"].astype(np.int32)
         self._fwd_size = len(self._fwd)
         self._total_len = float(self._doc_len[self._tags.live_positions()].sum())
+        self._norms = None
         self.applied_seq = snapshot.int_field("applied_seq")

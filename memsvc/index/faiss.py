@@ -15,10 +15,12 @@ Why positions rather than ``IndexIDMap2`` with the keys as ids: measured at 100k
 zero-copy view of FAISS's own vector storage.
 
 A filtered search returns ``k`` hits whenever ``k`` memories pass the filter (DESIGN.md): the
-tag table says exactly which positions pass; a small subset is scored exactly in NumPy, a large
-one is searched by FAISS restricted to it with the bitmap selector, widening HNSW's
-``efSearch`` until ``k`` are found and falling back to exact scoring of the subset. There is no
-fixed over-fetch. ``faiss`` is imported lazily so that importing this module stays cheap.
+tag table says exactly which positions pass. Exact scoring gathers a few of them into NumPy, or
+scans FAISS's flat storage with the bitmap selector (it skips the rest); a flat index always
+answers that way. HNSW scores subsets of up to ``exact_max`` / ``exact_fraction`` exactly and
+searches larger ones through the graph restricted by the selector, widening ``efSearch`` until
+``k`` are found, then falling back to exact scoring. There is no fixed over-fetch. ``faiss`` is
+imported lazily so that importing this module stays cheap.
 """
 
 from __future__ import annotations
@@ -82,7 +84,8 @@ class FaissIndex:
     Args:
         cfg: index settings (``approximate_after``, ``hnsw_m``, ``hnsw_ef_search``).
         dim: vector size.
-        exact_max: a filter passing at most this many memories is scored exactly in NumPy.
+        exact_max: (HNSW) a filter passing at most this many memories is scored exactly
+            rather than through the graph, which finds few hits when few nodes pass.
         exact_fraction: ... or at most this fraction of the index.
         is_auto_compact: rebuild the HNSW graph as soon as tombstones pass 20% of it. Set it to
             false to call :meth:`compact` from a background task instead.
