@@ -1,7 +1,8 @@
 """LoCoMo evidence recall of plain retrieval over turns: BM25, dense, and their RRF.
 
 One index per conversation over its turns, each turn prefixed with its session date and speaker
-(``"8 May 2023, Caroline: ..."``); the question is the query. Reported per category and over all
+(``"[1:56 pm on 8 May, 2023] Caroline: ..."``, optionally with the BLIP caption of a shared
+image); the question is the query. Reported per category and over all
 scored questions (categories 1-4 with evidence): recall at k hits and recall within a budget of
 whitespace tokens. BM25 is :class:`memsvc.index.bm25.Bm25Index`, dense is all-MiniLM-L6-v2
 (:class:`memsvc.embed.sentence_transformers.SentenceTransformerEmbedder`) in an exact
@@ -116,16 +117,17 @@ def _score(
     conversation: Conversation,
     ranked: list[list[int]],
     *,
+    texts: Sequence[str],
     ks: Sequence[int],
     budgets: Sequence[int],
 ) -> list[dict[str, Any]]:
-    """Per-question recall rows for one method."""
+    """Per-question recall rows for one method (token counts are those of ``texts``)."""
     turns = conversation.turns
     scored = [qa for qa in conversation.qa if qa.is_scored]
     rows = []
     for qa, order in zip(scored, ranked, strict=True):
         hits = [[turns[i].dia_id] for i in order]
-        sized = [([turns[i].dia_id], len(turns[i].render().split())) for i in order]
+        sized = [([turns[i].dia_id], len(texts[i].split())) for i in order]
         row: dict[str, Any] = {"question_id": qa.question_id, "category": qa.category}
         for k in ks:
             row[f"R@{k}"] = recall_at_k(hits, qa.evidence, k)
@@ -156,13 +158,14 @@ def run(
     methods: Sequence[str],
     ks: Sequence[int],
     budgets: Sequence[int],
+    captions: bool = False,
 ) -> dict[str, dict[str, Any]]:
     """Recall of each method; returns ``{method: {category or "all": {metric: mean}}}``."""
     depth = max([*ks, FUSION_CANDIDATES])
     dense = DenseRanker() if {"dense", "rrf"} & set(methods) else None
     rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for conversation in conversations:
-        texts = [turn.render() for turn in conversation.turns]
+        texts = [turn.render(with_caption=captions) for turn in conversation.turns]
         questions = [qa.question for qa in conversation.qa if qa.is_scored]
         ranked: dict[str, list[list[int]]] = {}
         if {"bm25", "rrf"} & set(methods):
@@ -172,7 +175,9 @@ def run(
         if "rrf" in methods:
             ranked["rrf"] = rank_rrf(ranked["bm25"], ranked["dense"])
         for method in methods:
-            rows[method] += _score(conversation, ranked[method], ks=ks, budgets=budgets)
+            rows[method] += _score(
+                conversation, ranked[method], texts=texts, ks=ks, budgets=budgets
+            )
         logger.info("%s: %d questions", conversation.sample_id, len(questions))
     metrics = [f"R@{k}" for k in ks] + [f"R@{b}tok" for b in budgets]
     return {method: summarise(rows[method], metrics) for method in methods}
@@ -204,6 +209,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--budgets", nargs="+", type=int, default=[200, 500, 1000], help="token budgets"
     )
+    parser.add_argument(
+        "--captions", action="store_true", help="append the caption of shared images to turns"
+    )
     parser.add_argument("--conversations", type=int, default=None, help="only the first N")
     parser.add_argument("--out", type=Path, default=RESULTS / "locomo_baselines.json")
     args = parser.parse_args(argv)
@@ -211,12 +219,19 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     conversations = load_locomo(args.data, errata=args.errata)[: args.conversations]
     started = time.perf_counter()
-    results = run(conversations, methods=args.methods, ks=args.ks, budgets=args.budgets)
+    results = run(
+        conversations,
+        methods=args.methods,
+        ks=args.ks,
+        budgets=args.budgets,
+        captions=args.captions,
+    )
     took = time.perf_counter() - started
     print_table(results, args.ks)
     payload = {
         "data": str(args.data),
         "errata": None if args.errata is None else str(args.errata),
+        "captions": args.captions,
         "conversations": len(conversations),
         "seconds": round(took, 1),
         "results": results,

@@ -68,17 +68,21 @@ class Turn:
     text: str
     session: int
     occurred_at: datetime
+    date_text: str
     image_caption: str | None = None
 
     def render(self, *, with_date: bool = True, with_caption: bool = False) -> str:
-        """The turn as a memory text: ``"8 May 2023, Caroline: text"``."""
+        """The turn as a memory text: ``"[1:56 pm on 8 May, 2023] Caroline: text"``.
+
+        The session's own date string is the prefix that reproduces the reference figures of
+        shared/data/README.md (a "8 May 2023, " prefix costs dense retrieval about 4 points).
+        """
         text = self.text
         if with_caption and self.image_caption:
             text = f"{text} [shares {self.image_caption}]"
         if not with_date:
             return f"{self.speaker}: {text}"
-        day = self.occurred_at
-        return f"{day.day} {day.strftime('%B')} {day.year}, {self.speaker}: {text}"
+        return f"[{self.date_text}] {self.speaker}: {text}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +196,7 @@ def _sessions(conv: Mapping[str, Any]) -> tuple[Session, ...]:
                 text=str(t["text"]),
                 session=n,
                 occurred_at=at,
+                date_text=date_text,
                 image_caption=t.get("blip_caption"),
             )
             for t in conv.get(f"session_{n}") or []
