@@ -220,12 +220,12 @@ def run(args: argparse.Namespace) -> None:
         + " ".join(
             f"--{k.replace('_', '-')} {v}"
             for k, v in vars(args).items()
-            if k in ("n", "dim", "queries", "k")
+            if k in ("n", "dim", "queries", "k", "threads", "data")
         ),
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
-            "load_avg": os.getloadavg(),
+            "load_avg_at_end": os.getloadavg(),
         },
         "filters": {"user_1pct": "one user of 100", "current_50pct": "is_current, half pass"},
         "results": results,
