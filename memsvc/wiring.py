@@ -36,6 +36,16 @@ def make_embedder(cfg: EmbedSettings) -> Embedder:
     raise ConfigError(f"unknown embedder backend {cfg.backend!r}")
 
 
+def _limit_index_threads() -> None:
+    """One OpenMP thread for FAISS: searches are small and run on many request threads at once;
+    with 2 threads per search a 10k flat search took 63 ms under load instead of 3.6 ms."""
+    try:
+        import faiss
+    except ImportError:  # pragma: no cover - faiss is a hard dependency
+        return
+    faiss.omp_set_num_threads(1)
+
+
 def build_service(
     settings: Settings, *, migrate_db: bool | None = None, start_worker: bool | None = None
 ) -> MemoryService:
@@ -52,6 +62,7 @@ def build_service(
         StoreUnavailable: the database cannot be reached.
         ConfigError: a backend cannot be loaded.
     """
+    _limit_index_threads()
     engine = make_engine(settings.db)
     check_connection(engine)
     is_sqlite = engine.dialect.name == "sqlite"

@@ -112,7 +112,9 @@ class SparseIndex(Protocol):
         """All keys held."""
         ...
 
-    def add(self, keys: npt.NDArray[np.int64], texts: Sequence[str], tags: Sequence[IndexTags]) -> None:
+    def add(
+        self, keys: npt.NDArray[np.int64], texts: Sequence[str], tags: Sequence[IndexTags]
+    ) -> None:
         """Insert or replace documents."""
         ...
 
@@ -124,7 +126,9 @@ class SparseIndex(Protocol):
         """Remove keys; returns how many were held."""
         ...
 
-    def search(self, query: str, k: int, *, where: IndexFilter | None = None) -> list[tuple[int, float]]:
+    def search(
+        self, query: str, k: int, *, where: IndexFilter | None = None
+    ) -> list[tuple[int, float]]:
         """Top ``k`` (key, BM25 score) pairs, best first; only documents sharing a term score."""
         ...
 
