@@ -37,6 +37,9 @@ class _CliHandler(logging.StreamHandler):  # type: ignore[type-arg]
     previous_level: int = logging.WARNING
 
 
+_CHATTY = ("alembic.runtime.plugins", "faiss.loader", "httpx", "sentence_transformers")
+
+
 def configure_logging(level: str, fmt: LogFormat = "text") -> None:
     """Send log records at ``level`` and above to stderr, as text or JSON lines."""
     remove_cli_handler()
@@ -46,6 +49,11 @@ def configure_logging(level: str, fmt: LogFormat = "text") -> None:
     handler.previous_level = root.level
     root.addHandler(handler)
     root.setLevel(level.upper())
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        # Libraries that narrate their own start-up at INFO (which CPU kernel FAISS picked,
+        # which alembic plugins loaded) drown the service's lifecycle lines.
+        for name in _CHATTY:
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def remove_cli_handler() -> None:
