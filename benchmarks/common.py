@@ -11,7 +11,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-DEFAULT_LOCOMO = Path(__file__).resolve().parents[2] / "shared" / "data" / "locomo" / "locomo10.json"
+DEFAULT_LOCOMO = (
+    Path(__file__).resolve().parents[2] / "shared" / "data" / "locomo" / "locomo10.json"
+)
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -63,7 +65,11 @@ def corpus(n: int, path: Path = DEFAULT_LOCOMO) -> Iterator[str]:
 
 def machine() -> dict[str, Any]:
     """What the figures were measured on."""
-    return {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()}
+    return {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+    }
 
 
 def write_json(name: str, payload: dict[str, Any]) -> Path:

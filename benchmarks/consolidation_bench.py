@@ -60,7 +60,9 @@ def _settings(workdir: Path, backend: str, *, worker: bool) -> Any:
     )
 
 
-def _add_session(service: Any, sid: str, when: datetime, turns: list[dict[str, str]], user: str) -> None:
+def _add_session(
+    service: Any, sid: str, when: datetime, turns: list[dict[str, str]], user: str
+) -> None:
     from datetime import timedelta
 
     from memsvc.types import Scope
@@ -108,15 +110,26 @@ def lag(path: Path, index: int) -> dict[str, Any]:
         service = build_service(_settings(Path(tmp), "offline", worker=True))
         for sid, when, turns in sessions(path, index):
             _add_session(service, sid, when, turns, "lag")
-        service.wait_for(lambda: service.stats()["jobs"]["pending"] == 0 and service.stats()["jobs"]["running"] == 0, 600)
+        service.wait_for(
+            lambda: (
+                service.stats()["jobs"]["pending"] == 0 and service.stats()["jobs"]["running"] == 0
+            ),
+            600,
+        )
         worker = service.start_worker()
         samples = [s * 1000 for s in worker.lags_s]
         service.close()
     return {"jobs": len(samples), **percentiles(samples)}
 
 
+def _say(name: str, row: dict[str, Any]) -> None:
+    print(f"{name}: {row['events']} events in {row['seconds']} s -> {row['events_per_s']} events/s")
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", type=Path, default=DEFAULT_LOCOMO)
     parser.add_argument("--conversation", type=int, default=0)
     parser.add_argument("--local-turns", type=int, default=40, help="0 skips the local model")
@@ -124,12 +137,16 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     result: dict[str, Any] = {"machine": machine(), "conversation": args.conversation}
     result["offline"] = throughput(args.data, args.conversation, "offline", None)
-    print(f"offline: {result['offline']['events']} events in {result['offline']['seconds']} s -> {result['offline']['events_per_s']} events/s")
+    _say("offline", result["offline"])
     result["lag_ms"] = lag(args.data, args.conversation)
-    print(f"add-to-searchable lag (offline): p50 {result['lag_ms']['p50_ms']} ms, p95 {result['lag_ms']['p95_ms']} ms over {result['lag_ms']['jobs']} jobs")
+    lag_ms = result["lag_ms"]
+    print(
+        f"add-to-searchable lag (offline): p50 {lag_ms['p50_ms']} ms, "
+        f"p95 {lag_ms['p95_ms']} ms over {lag_ms['jobs']} jobs"
+    )
     if args.local_turns:
         result["local"] = throughput(args.data, args.conversation, "local", args.local_turns)
-        print(f"local SmolLM2: {result['local']['events']} events in {result['local']['seconds']} s -> {result['local']['events_per_s']} events/s")
+        _say("local SmolLM2", result["local"])
     print(f"results: {write_json('consolidation_bench.json', result)}")
 
 

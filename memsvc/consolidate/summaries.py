@@ -104,7 +104,9 @@ def _episode_groups(
     for ep in session.scalars(stmt):
         if not ep.summary.strip():
             continue
-        keys = [(SummaryKind.DAY, ep.started_at.date().isoformat(), None)]
+        keys: list[tuple[SummaryKind, str, str | None]] = [
+            (SummaryKind.DAY, ep.started_at.date().isoformat(), None)
+        ]
         if ep.session_id is not None:
             keys.append((SummaryKind.SESSION, ep.session_id, ep.session_id))
         for key in keys:
@@ -120,12 +122,14 @@ def _episode_groups(
     )
     by_episode: dict[int, list[int]] = defaultdict(list)
     for event_id, episode_id in event_rows:
-        by_episode[int(episode_id)].append(int(event_id))
+        if episode_id is not None:
+            by_episode[int(episode_id)].append(int(event_id))
     for ep in session.scalars(stmt):
-        for key in [
+        candidates: list[tuple[SummaryKind, str, str | None]] = [
             (SummaryKind.DAY, ep.started_at.date().isoformat(), None),
             (SummaryKind.SESSION, ep.session_id or "", ep.session_id),
-        ]:
+        ]
+        for key in candidates:
             if key in groups:
                 groups[key].event_ids.extend(by_episode.get(ep.id, []))
     return dict(groups)

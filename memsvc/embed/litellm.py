@@ -66,4 +66,5 @@ class LiteLLMEmbedder:
             out[start : start + len(chunk)] = block
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         norms[norms == 0] = 1.0
-        return out / norms
+        out /= norms
+        return out

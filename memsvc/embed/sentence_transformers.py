@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -93,7 +93,7 @@ class SentenceTransformerEmbedder:
                 getattr(model, "get_embedding_dimension", None)
                 or model.get_sentence_embedding_dimension
             )
-            self._dim = int(dim_fn())
+            self._dim = int(cast(int, dim_fn()))
             self._model = model
             logger.info(
                 "embedding model %s loaded in %.1fs", self._cfg.model, time.perf_counter() - started

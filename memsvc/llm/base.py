@@ -52,7 +52,7 @@ class LLMTasks(Protocol):
         ...
 
     def decide(self, candidate: FactCandidate, neighbours: Sequence[KnownFact]) -> Decision:
-        """ADD, MERGE (duplicate of a neighbour), UPDATE (refines one) or INVALIDATE (contradicts one)."""
+        """ADD, MERGE (a duplicate), UPDATE (refines one) or INVALIDATE (contradicts one)."""
         ...
 
     def summarize(self, texts: Sequence[str], kind: SummaryKind) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -65,7 +65,7 @@ def get_row(session: Session, namespace_id: int, ref: MemoryRef) -> ORMMemory:
         MemoryNotFound: no such memory here (also for another namespace's memory).
     """
     model = MODEL_BY_KIND[ref.kind]
-    row = session.get(model, ref.id)
+    row = cast("ORMMemory | None", session.get(model, ref.id))
     if row is None or row.namespace_id != namespace_id:
         raise MemoryNotFound("no memory with this id", detail={"id": str(ref)})
     return row
@@ -84,7 +84,8 @@ def get_rows(
         chunk = wanted[start : start + 500]
         stmt = sa.select(model).where(model.namespace_id == namespace_id, model.id.in_(chunk))
         for row in session.scalars(stmt):
-            out[row.id] = row
+            memory = cast("ORMMemory", row)
+            out[memory.id] = memory
     return out
 
 
@@ -123,7 +124,7 @@ def list_records(
         for row in rows:
             if len(out) == limit:
                 return out, (pos, out[-1].ref.id)
-            out.append(to_record(row))
+            out.append(to_record(cast("ORMMemory", row)))
     return out, None
 
 
@@ -242,8 +243,8 @@ def count_by_kind(session: Session, namespace_id: int) -> dict[str, int]:
             for status, n in session.execute(stmt):
                 out[f"fact_{status}"] = int(n)
             continue
-        n = session.scalar(
+        total = session.scalar(
             sa.select(sa.func.count()).select_from(model).where(model.namespace_id == namespace_id)
         )
-        out[kind.value] = int(n or 0)
+        out[kind.value] = int(total or 0)
     return out

@@ -123,7 +123,9 @@ def test_pipeline_job_failure_is_recorded_and_retry_completes(service: MemorySer
         job_id = s.scalar(sa.select(t.Job.id).where(t.Job.namespace_id == ns))
     assert service.run_pending_jobs() == 1
     job = service.job(int(job_id))  # type: ignore[arg-type]
-    assert job.status == "pending" and job.attempts == 1 and "model crashed" in (job.last_error or "")
+    assert (
+        job.status == "pending" and job.attempts == 1 and "model crashed" in (job.last_error or "")
+    )
     with service.read() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(t.Episode)) == 0
         assert s.scalar(sa.select(sa.func.count()).select_from(t.Fact)) == 0

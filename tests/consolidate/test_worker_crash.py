@@ -53,8 +53,11 @@ def test_worker_killed_mid_job_is_recovered(settings: Settings) -> None:
     t0 = datetime(2023, 1, 1, tzinfo=UTC)
     lines = ["I live in Berlin.", "I have a dog named Rex.", "I work at a bakery.", "I like chess."]
     for i, line in enumerate(lines):
-        svc.add({"role": "user", "name": "Ann", "content": line}, scope=Scope(user_id="ann"),
-                occurred_at=t0 + timedelta(minutes=i))
+        svc.add(
+            {"role": "user", "name": "Ann", "content": line},
+            scope=Scope(user_id="ann"),
+            occurred_at=t0 + timedelta(minutes=i),
+        )
     child = subprocess.run(
         [sys.executable, "-c", _CHILD, cfg.model_dump_json()], capture_output=True, timeout=120
     )

@@ -55,15 +55,25 @@ def test_postgres_add_consolidate_search_and_erase(pg_service: MemoryService) ->
     svc = pg_service
     t0 = datetime(2023, 1, 1, tzinfo=UTC)
     alice = Scope(user_id="alice")
-    svc.add({"role": "user", "name": "Alice", "content": "I live in Berlin."},
-            scope=Scope(user_id="alice", session_id="a"), occurred_at=t0)
-    svc.add({"role": "user", "name": "Alice", "content": "I moved to Paris."},
-            scope=Scope(user_id="alice", session_id="b"), occurred_at=t0 + timedelta(days=60))
+    svc.add(
+        {"role": "user", "name": "Alice", "content": "I live in Berlin."},
+        scope=Scope(user_id="alice", session_id="a"),
+        occurred_at=t0,
+    )
+    svc.add(
+        {"role": "user", "name": "Alice", "content": "I moved to Paris."},
+        scope=Scope(user_id="alice", session_id="b"),
+        occurred_at=t0 + timedelta(days=60),
+    )
     assert svc.search("Berlin", scope=alice, kinds=["event"]).hits
 
     def consolidated() -> bool:
         stats = svc.stats()
-        return stats["jobs"]["pending"] == 0 and stats["jobs"]["running"] == 0 and stats["memories"].get("fact_active", 0) > 0
+        return (
+            stats["jobs"]["pending"] == 0
+            and stats["jobs"]["running"] == 0
+            and stats["memories"].get("fact_active", 0) > 0
+        )
 
     assert svc.wait_for(consolidated, timeout=60)
     facts = svc.get_all(scope=alice, kinds=["fact"], include_inactive=True).items
