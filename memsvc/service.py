@@ -570,6 +570,6 @@ def _parse_cursor(cursor: str | None) -> tuple[int, int] | None:
     if cursor is None:
         return None
     head, _, tail = cursor.partition(".")
-    if not head.isdigit() or not tail.isdigit():
+    if not head.isdigit() or not tail.isdigit() or len(head) > 2 or len(tail) > 18:
         raise InvalidQuery("invalid cursor")
     return int(head), int(tail)

@@ -128,7 +128,7 @@ class MemoryRef:
             row_id = int(tail)
         except ValueError:
             raise MemoryNotFound("no memory with this id", detail={"id": str(text)[:80]}) from None
-        if not sep or row_id <= 0 or not tail.isdigit():
+        if not sep or not tail.isdigit() or not 0 < row_id < 2**56:
             raise MemoryNotFound("no memory with this id", detail={"id": str(text)[:80]})
         return cls(kind, row_id)
 

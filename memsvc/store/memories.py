@@ -82,10 +82,13 @@ def get_rows(
     out: dict[int, ORMMemory] = {}
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
-        stmt = sa.select(model).where(model.namespace_id == namespace_id, model.id.in_(chunk))
+        # By primary key only: with the namespace in the WHERE clause SQLite chose a scope
+        # index and read the whole namespace (21 ms at 100k events instead of 0.1 ms).
+        stmt = sa.select(model).where(model.id.in_(chunk))
         for row in session.scalars(stmt):
             memory = cast("ORMMemory", row)
-            out[memory.id] = memory
+            if memory.namespace_id == namespace_id:
+                out[memory.id] = memory
     return out
 
 

@@ -101,6 +101,7 @@ class Namespace(Base):
     """A tenant. Every other row belongs to one."""
 
     __tablename__ = "namespace"
+    __table_args__ = ({"sqlite_autoincrement": True},)
     id: Mapped[int] = _pk()
     name: Mapped[str] = mapped_column(sa.String(128), unique=True)
     created_at: Mapped[datetime]
@@ -110,6 +111,7 @@ class ApiKey(Base):
     """An API key of a namespace; only its SHA-256 hash is stored."""
 
     __tablename__ = "api_key"
+    __table_args__ = ({"sqlite_autoincrement": True},)
     id: Mapped[int] = _pk()
     namespace_id: Mapped[int] = _ns()
     name: Mapped[str] = mapped_column(sa.String(128))
@@ -129,6 +131,7 @@ class Event(Base):
         sa.Index("ix_event_scope_time", "namespace_id", "user_id", "occurred_at"),
         sa.Index("ix_event_pending", "namespace_id", "user_id", "agent_id", "episode_id"),
         sa.Index("ix_event_session", "namespace_id", "session_id", "occurred_at"),
+        {"sqlite_autoincrement": True},
     )
     id: Mapped[int] = _pk()
     namespace_id: Mapped[int] = _ns()
@@ -151,7 +154,10 @@ class Episode(Base):
     """A run of consecutive events of one scope, cut by surprise (EM-LLM)."""
 
     __tablename__ = "episode"
-    __table_args__ = (sa.Index("ix_episode_scope_time", "namespace_id", "user_id", "started_at"),)
+    __table_args__ = (
+        sa.Index("ix_episode_scope_time", "namespace_id", "user_id", "started_at"),
+        {"sqlite_autoincrement": True},
+    )
     id: Mapped[int] = _pk()
     namespace_id: Mapped[int] = _ns()
     user_id: Mapped[str | None] = _scope_col()
@@ -176,6 +182,7 @@ class Fact(Base):
         sa.CheckConstraint(
             "status in ('active', 'superseded', 'forgotten', 'deleted')", name="status"
         ),
+        {"sqlite_autoincrement": True},
     )
     id: Mapped[int] = _pk()
     namespace_id: Mapped[int] = _ns()
@@ -211,6 +218,7 @@ class Summary(Base):
     __tablename__ = "summary"
     __table_args__ = (
         sa.UniqueConstraint("namespace_id", "owner_key", "kind", "key", name="owner_kind_key"),
+        {"sqlite_autoincrement": True},
     )
     id: Mapped[int] = _pk()
     namespace_id: Mapped[int] = _ns()
@@ -231,7 +239,10 @@ class TreeNode(Base):
     """A MemTree node. The root has depth 0 and no content; leaves point at a fact or episode."""
 
     __tablename__ = "tree_node"
-    __table_args__ = (sa.Index("ix_tree_node_owner", "namespace_id", "owner_key", "parent_id"),)
+    __table_args__ = (
+        sa.Index("ix_tree_node_owner", "namespace_id", "owner_key", "parent_id"),
+        {"sqlite_autoincrement": True},
+    )
     id: Mapped[int] = _pk()
     namespace_id: Mapped[int] = _ns()
     user_id: Mapped[str | None] = _scope_col()
@@ -261,7 +272,10 @@ class History(Base):
     """Every change to a memory: before, after, operation, reason, actor, time."""
 
     __tablename__ = "history"
-    __table_args__ = (sa.Index("ix_history_memory", "namespace_id", "memory_kind", "memory_id"),)
+    __table_args__ = (
+        sa.Index("ix_history_memory", "namespace_id", "memory_kind", "memory_id"),
+        {"sqlite_autoincrement": True},
+    )
     id: Mapped[int] = _pk()
     namespace_id: Mapped[int] = _ns()
     memory_kind: Mapped[str] = mapped_column(sa.String(16))
@@ -278,7 +292,10 @@ class ChangeLog(Base):
     """Monotonically numbered index-relevant changes; index sync and replicas tail it."""
 
     __tablename__ = "change_log"
-    __table_args__ = (sa.Index("ix_change_log_ns_seq", "namespace_id", "seq"),)
+    __table_args__ = (
+        sa.Index("ix_change_log_ns_seq", "namespace_id", "seq"),
+        {"sqlite_autoincrement": True},
+    )
     seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     namespace_id: Mapped[int] = _ns()
     memory_kind: Mapped[str] = mapped_column(sa.String(16))
@@ -294,6 +311,7 @@ class Job(Base):
     __table_args__ = (
         sa.Index("ix_job_claim", "status", "run_after"),
         sa.Index("ix_job_scope", "namespace_id", "scope_key", "status"),
+        {"sqlite_autoincrement": True},
     )
     id: Mapped[int] = _pk()
     namespace_id: Mapped[int] = _ns()

@@ -171,3 +171,22 @@ def test_service_restart_replays_changes_missing_from_the_saved_index(settings: 
     assert hits and hits[0].record.ref.id == event.ref.id
     assert again.indexes.verify(again.namespace_id()).is_ok
     again.close()
+
+
+def test_memory_ids_are_never_reused_after_delete(memory: Memory) -> None:
+    # Regression (API engineer's finding): SQLite reused the highest rowid after a delete, so
+    # a new memory inherited the deleted one's history.
+    first = memory.add("to be deleted", user_id="ivy").events[0]
+    memory.delete(first.id)
+    second = memory.add("a new memory", user_id="ivy").events[0]
+    assert second.id != first.id
+    assert memory.history(second.id) == []  # a fresh memory has no history of its own
+
+
+def test_memory_oversized_ids_and_cursors_are_clean_errors(memory: Memory) -> None:
+    from memsvc.errors import InvalidQuery
+
+    with pytest.raises(MemoryNotFound):
+        memory.get(f"event_{2**70}")
+    with pytest.raises(InvalidQuery):
+        memory.get_all(user_id="ivy", cursor=f"0.{2**70}")

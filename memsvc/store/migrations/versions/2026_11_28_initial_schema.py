@@ -25,7 +25,11 @@ _TIMESTAMP = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
-    """Upgrade schema."""
+    """Upgrade schema.
+
+    Integer keys are AUTOINCREMENT on SQLite so that an id is never reused after a delete:
+    history, provenance and the change log refer to memories by id.
+    """
     op.create_table(
         "embedding_cache",
         sa.Column("model", sa.String(length=200), nullable=False),
@@ -42,6 +46,7 @@ def upgrade() -> None:
         sa.Column("created_at", _TIMESTAMP, nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_namespace")),
         sa.UniqueConstraint("name", name=op.f("uq_namespace_name")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "api_key",
@@ -62,6 +67,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_key")),
         sa.UniqueConstraint("key_hash", name=op.f("uq_api_key_key_hash")),
+        sqlite_autoincrement=True,
     )
     op.create_index(op.f("ix_api_key_prefix"), "api_key", ["prefix"])
 
@@ -80,6 +86,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_change_log")),
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_change_log_ns_seq", "change_log", ["namespace_id", "seq"])
 
@@ -104,6 +111,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_episode")),
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_episode_scope_time", "episode", ["namespace_id", "user_id", "started_at"])
 
@@ -126,6 +134,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_history")),
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_history_memory", "history", ["namespace_id", "memory_kind", "memory_id"])
 
@@ -155,6 +164,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_job")),
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_job_claim", "job", ["status", "run_after"])
     op.create_index("ix_job_scope", "job", ["namespace_id", "scope_key", "status"])
@@ -182,6 +192,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_summary")),
         sa.UniqueConstraint("namespace_id", "owner_key", "kind", "key", name="owner_kind_key"),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "event",
@@ -211,6 +222,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_event")),
+        sqlite_autoincrement=True,
     )
     op.create_index(
         "ix_event_pending", "event", ["namespace_id", "user_id", "agent_id", "episode_id"]
@@ -265,6 +277,7 @@ def upgrade() -> None:
             ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_fact")),
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_fact_scope_status", "fact", ["namespace_id", "user_id", "status"])
 
@@ -309,6 +322,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tree_node")),
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_tree_node_owner", "tree_node", ["namespace_id", "owner_key", "parent_id"])
 
