@@ -22,9 +22,11 @@ from memsvc.config import Settings
 from memsvc.schemas import (
     AddResponse,
     HistoryEntryPublic,
+    JobPublic,
     MemoryPage,
     MemoryPublic,
     SearchResponse,
+    StatsPublic,
 )
 from memsvc.service import MemoryService
 from memsvc.types import MemoryKind, Scope
@@ -171,6 +173,67 @@ class Memory:
         """Every change of a memory, oldest first."""
         entries = self._service.history(memory_id, namespace=self._namespace)
         return [HistoryEntryPublic.from_entry(e) for e in entries]
+
+    def episodes(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        limit: int = 100,
+    ) -> list[MemoryPublic]:
+        """The scope's episodes, newest first."""
+        records = self._service.episodes(
+            scope=Scope(user_id, agent_id, session_id), limit=limit, namespace=self._namespace
+        )
+        return [MemoryPublic.from_record(r) for r in records]
+
+    def tree(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+    ) -> list[MemoryPublic]:
+        """The scope's MemTree nodes depth-first, root first."""
+        records = self._service.tree(
+            scope=Scope(user_id, agent_id, session_id), namespace=self._namespace
+        )
+        return [MemoryPublic.from_record(r) for r in records]
+
+    def profile(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+    ) -> MemoryPublic | None:
+        """The scope's profile summary, or ``None`` before consolidation has built one."""
+        record = self._service.profile(
+            scope=Scope(user_id, agent_id, session_id), namespace=self._namespace
+        )
+        return MemoryPublic.from_record(record) if record is not None else None
+
+    def consolidate(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+    ) -> JobPublic:
+        """Queue consolidation of a scope now; poll the returned job with :meth:`job`."""
+        job_id = self._service.consolidate(
+            scope=Scope(user_id, agent_id, session_id), namespace=self._namespace
+        )
+        return self.job(job_id)
+
+    def job(self, job_id: int) -> JobPublic:
+        """A consolidation job's status (raises ``JobNotFound``)."""
+        return JobPublic.from_job(self._service.job(job_id, namespace=self._namespace))
+
+    def stats(self) -> StatsPublic:
+        """Counts per kind, index sizes, queue depth and LLM usage of the namespace."""
+        return StatsPublic.from_stats(self._service.stats(namespace=self._namespace))
 
     def close(self) -> None:
         """Flush and release everything this client built."""

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -468,6 +469,11 @@ class MemoryService(OperationsMixin):
         """Run queued consolidation jobs in the calling thread until none is ready."""
         return self._make_worker().run_until_idle(max_jobs=max_jobs)
 
+    def ping(self) -> None:
+        """Raise :class:`StoreUnavailable` unless the database answers (readiness probes)."""
+        with self.read() as session:
+            session.execute(sa.text("SELECT 1"))
+
     def stats(self, *, namespace: str | None = None) -> dict[str, Any]:
         """Counts per kind, index sizes, queue depth and consolidation lag."""
         ns_id = self.namespace_id(namespace)
@@ -557,8 +563,6 @@ def _set_content(row: Any, text: str) -> None:
 
 
 def _clear_supersession(session: Session, fact_ids: Sequence[int]) -> None:
-    import sqlalchemy as sa
-
     for start in range(0, len(fact_ids), 500):
         chunk = list(fact_ids[start : start + 500])
         session.execute(

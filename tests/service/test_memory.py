@@ -190,3 +190,19 @@ def test_memory_oversized_ids_and_cursors_are_clean_errors(memory: Memory) -> No
         memory.get(f"event_{2**70}")
     with pytest.raises(InvalidQuery):
         memory.get_all(user_id="ivy", cursor=f"0.{2**70}")
+
+
+def test_memory_structure_methods_match_the_sdk(memory: Memory) -> None:
+    memory.add(
+        [{"role": "user", "name": "Jo", "content": "I live in Oslo and I play the cello."}],
+        user_id="jo",
+    )
+    job = memory.consolidate(user_id="jo")
+    assert job.status == "pending"
+    memory.service.run_pending_jobs()
+    assert memory.job(job.id).status == "done"
+    assert memory.episodes(user_id="jo")[0].kind == "episode"
+    assert memory.tree(user_id="jo")[0].attributes["depth"] == 0
+    profile = memory.profile(user_id="jo")
+    assert profile is not None and "Jo" in profile.content
+    assert memory.stats().memories["event"] == 1
