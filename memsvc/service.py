@@ -459,6 +459,10 @@ class MemoryService(OperationsMixin):
             callback()
         return job_id
 
+    def rebuild_tree(self, *, scope: Scope, namespace: str | None = None) -> int:
+        """Rebuild the MemTree of a scope's owner from its facts and episodes; returns leaves."""
+        return self._pipeline.rebuild_tree(self.namespace_id(namespace), scope)
+
     def job(self, job_id: int, *, namespace: str | None = None) -> jobs.JobRow:
         """A consolidation job's status, attempts and last error (raises JobNotFound)."""
         ns_id = self.namespace_id(namespace)

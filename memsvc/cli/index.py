@@ -123,3 +123,22 @@ def rebuild_command(state: CliState, as_json: bool) -> None:
         emit_json(data)
         return
     console().print(f"rebuilt the indexes of namespace {ns_id}: {count} memories")
+
+
+@index_group.command("rebuild-tree")
+@click.argument("user_id")
+@click.option("--agent-id", default=None, help="The agent of the tree's owner scope.")
+@json_option
+@pass_state
+def rebuild_tree_command(
+    state: CliState, user_id: str, agent_id: str | None, as_json: bool
+) -> None:
+    """Rebuild USER_ID's MemTree from their facts and episode summaries."""
+    from memsvc.types import Scope
+
+    service = state.service()
+    leaves = service.rebuild_tree(scope=Scope(user_id, agent_id), namespace=state.namespace)
+    if as_json:
+        emit_json({"user_id": user_id, "leaves": leaves})
+        return
+    console().print(f"rebuilt the memory tree of {user_id}: {leaves} leaves")

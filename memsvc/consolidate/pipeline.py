@@ -100,6 +100,12 @@ class ConsolidationPipeline:
             cfg=self._cfg.memtree, begin=begin, embedder=embedder, llm=llm, indexes=indexes
         )
 
+    def rebuild_tree(self, namespace_id: int, scope: Scope) -> int:
+        """Rebuild the MemTree of the scope's owner from its facts and episodes."""
+        inserted = self._tree.rebuild(namespace_id, owner_of(scope))
+        self._indexes.catch_up(namespace_id)
+        return inserted
+
     def run(self, job: JobRow) -> None:
         """Consolidate the job's scope (idempotent)."""
         ns_id, scope = job.namespace_id, job.scope

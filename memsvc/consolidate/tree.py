@@ -143,6 +143,40 @@ class TreeBuilder:
                 break
         return done
 
+    def rebuild(self, namespace_id: int, owner: Scope) -> int:
+        """Drop the owner's tree and build it again from its active facts and episodes.
+
+        The old nodes are deleted (and removed from the indexes through the change log) in one
+        transaction; the new tree is then grown item by item in event-time order.
+        """
+        owner_key = scope_key(owner)
+        with self._begin() as session:
+            ids = [
+                int(i)
+                for i in session.scalars(
+                    sa.select(t.TreeNode.id).where(
+                        t.TreeNode.namespace_id == namespace_id, t.TreeNode.owner_key == owner_key
+                    )
+                )
+            ]
+            if ids:
+                session.execute(
+                    sa.update(t.TreeNode)
+                    .where(t.TreeNode.id.in_(ids))
+                    .values(parent_id=None, fact_id=None, episode_id=None)
+                )
+                session.execute(sa.delete(t.TreeNode).where(t.TreeNode.id.in_(ids)))
+                change_log.append(
+                    session,
+                    namespace_id=namespace_id,
+                    kind=MemoryKind.TREE_NODE,
+                    memory_ids=ids,
+                    op="delete",
+                    now=utcnow(),
+                )
+        self._indexes.catch_up(namespace_id)
+        return self.insert_pending(namespace_id, owner)
+
     def _insert(self, namespace_id: int, owner: Scope, item: _Item) -> bool:
         vector = self._embedder.embed([item.text])[0]
         with self._begin() as session:

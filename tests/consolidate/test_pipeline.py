@@ -144,3 +144,17 @@ def test_pipeline_derived_memories_are_indexed(service: MemoryService, kind: Mem
     assert service.indexes.verify(service.namespace_id()).is_ok
     hits = service.search("jazz", scope=ALICE, kinds=[kind]).hits
     assert hits and all(h.kind is kind for h in hits)
+
+
+def test_pipeline_tree_rebuild_from_facts_keeps_every_fact_reachable(
+    service: MemoryService,
+) -> None:
+    for i, text in enumerate(["I play chess.", "I grow tomatoes.", "My sister is called Eva."]):
+        _say(service, text, T0 + timedelta(minutes=i))
+    service.run_pending_jobs()
+    before = {n.attributes["fact_id"] for n in service.tree(scope=ALICE)} - {None}
+    service.rebuild_tree(scope=ALICE)
+    nodes = service.tree(scope=ALICE)
+    after = {n.attributes["fact_id"] for n in nodes} - {None}
+    assert after == before == {f.id for f in _facts(service, FactStatus.ACTIVE)}
+    assert service.indexes.verify(service.namespace_id()).is_ok
