@@ -136,6 +136,7 @@ class TreeBuilder:
                 items = _pending(session, namespace_id, owner)
             if not items:
                 break
+            self._embedder.embed([item.text for item in items])  # one batch warms the cache
             for item in items:
                 if self._insert(namespace_id, owner, item):
                     done += 1
