@@ -184,12 +184,21 @@ def event_neighbours(
             if getattr(event, name) is None
             else getattr(model, name) == getattr(event, name)
         )
-    key = sa.tuple_(model.occurred_at, model.id)
-    here = sa.tuple_(sa.literal(event.occurred_at, t.UTCDateTime()), sa.literal(event.id))
+    when = event.occurred_at
+    # Plain range conditions on occurred_at (not a row-value comparison) let SQLite walk the
+    # (namespace, user|session, occurred_at) index and stop after `before`/`after` rows.
+    earlier = sa.and_(
+        model.occurred_at <= when,
+        sa.or_(model.occurred_at < when, model.id < event.id),
+    )
+    later = sa.and_(
+        model.occurred_at >= when,
+        sa.or_(model.occurred_at > when, model.id > event.id),
+    )
     prev = list(
         session.scalars(
             sa.select(model.id)
-            .where(*same, key < here)
+            .where(*same, earlier)
             .order_by(model.occurred_at.desc(), model.id.desc())
             .limit(before)
         )
@@ -197,7 +206,7 @@ def event_neighbours(
     nxt = list(
         session.scalars(
             sa.select(model.id)
-            .where(*same, key > here)
+            .where(*same, later)
             .order_by(model.occurred_at, model.id)
             .limit(after)
         )
