@@ -51,20 +51,29 @@ def _row(name: str, row: dict[str, Any]) -> str:
     )
 
 
-def bench_memsvc(sizes: list[int], batch: int, n_queries: int, workdir: Path) -> dict[str, Any]:
-    from memsvc.config import ConsolidationSettings, DatabaseSettings, IndexSettings, Settings
+def bench_memsvc(
+    sizes: list[int], batch: int, n_queries: int, workdir: Path, embedder: str
+) -> dict[str, Any]:
+    from memsvc.config import (
+        ConsolidationSettings,
+        DatabaseSettings,
+        EmbedSettings,
+        IndexSettings,
+        Settings,
+    )
     from memsvc.memory import Memory
 
     settings = Settings(
         db=DatabaseSettings(url=f"sqlite:///{workdir / 'memsvc.db'}"),
         index=IndexSettings(dir=workdir / "index"),
         consolidation=ConsolidationSettings(enabled=False),
+        embed=EmbedSettings(backend=embedder),
     )
     memory = Memory(settings)
     memory.search("warm up the model", user_id="u0")
     texts = corpus(max(sizes) + 200)
     users = [f"user{i}" for i in range(20)]
-    out: dict[str, Any] = {"batch": batch, "sizes": {}}
+    out: dict[str, Any] = {"batch": batch, "embedder": embedder, "sizes": {}}
     stored = 0
     single = []
     for size in sizes:
@@ -150,16 +159,23 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100, help="messages per add call")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--mem0-size", type=int, default=10_000, help="0 skips mem0")
+    parser.add_argument(
+        "--embedder",
+        default="sentence_transformers",
+        choices=["sentence_transformers", "hashing"],
+        help="hashing isolates the store and index cost from the model's",
+    )
+    parser.add_argument("--out", default="foundation_bench.json", help="results file name")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     with tempfile.TemporaryDirectory() as tmp:
         result: dict[str, Any] = {"machine": machine()}
         result["memsvc"] = bench_memsvc(
-            sorted(args.sizes), args.batch, args.queries, Path(tmp) / "memsvc"
+            sorted(args.sizes), args.batch, args.queries, Path(tmp) / "memsvc", args.embedder
         )
         if args.mem0_size:
             result["mem0"] = bench_mem0(args.mem0_size, args.queries, Path(tmp))
-    path = write_json("foundation_bench.json", result)
+    path = write_json(args.out, result)
     print(f"{'system':<8} {'events':>8} {'adds/s':>9} {'search p50':>11} {'p95':>8}")
     for row in result["memsvc"]["sizes"].values():
         print(_row("memsvc", row))
