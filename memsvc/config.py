@@ -229,21 +229,48 @@ class RetrievalSettings(BaseModel):
     dense_weight: float = Field(default=1.0, ge=0, description="RRF weight of dense candidates.")
     sparse_weight: float = Field(default=1.0, ge=0, description="RRF weight of BM25 candidates.")
     contiguity: int = Field(
-        default=1, ge=0, le=10, description="Neighbouring events added on each side of strong hits."
+        default=2, ge=0, le=10, description="Neighbouring events added on each side of strong hits."
     )
     contiguity_top: int = Field(
-        default=5,
+        default=2,
         ge=0,
         le=100,
-        description="How many of the best event hits get their neighbours added (0: none).",
+        description="How many of the best events found (directly or as the source of a fact) get "
+        "their neighbours added (0: none).",
     )
     contiguity_decay: float = Field(
-        default=0.5,
+        default=0.95,
         ge=0,
         le=1,
         description="A neighbour at distance d scores the hit's relevance times decay**d.",
     )
-    rounds: int = Field(default=2, ge=1, le=8, description="Iterative retrieval rounds.")
+    speaker_names: bool = Field(
+        default=True,
+        description="Replace the scope's speakers named in a query by 'they'/'their' for dense "
+        "retrieval (their names are in every memory), and boost what they said or what names them.",
+    )
+    speaker_weight: float = Field(
+        default=0.25,
+        ge=0,
+        le=10,
+        description="Score multiplier 1 + weight for memories told by, or naming, a speaker the "
+        "query names.",
+    )
+    aggregate_weight: float = Field(
+        default=0.8,
+        ge=0,
+        le=1,
+        description="Score multiplier for memories that aggregate others (episodes, summaries, "
+        "tree nodes): specific memories win close calls, an aggregate still wins a clear one.",
+    )
+    redundancy_weight: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Score multiplier for a hit whose source events are all behind better hits "
+        "already (a fact below its own turn, a second fact from one turn).",
+    )
+    rounds: int = Field(default=1, ge=1, le=8, description="Iterative retrieval rounds.")
     later_round_weight: float = Field(
         default=0.8,
         ge=0,

@@ -1,108 +1,114 @@
 """The read path: from a query to scored hits with provenance (DESIGN.md, "Read path").
 
-Candidates come from the dense and BM25 indexes of the namespace, filtered by scope, kind,
-currency and time inside the index (so k hits come back whenever k exist), are fused by
-reciprocal rank, loaded from SQL, checked for validity, scored, and cut to ``top_k``.
+::
+
+    query ─► plan: time expression (relative to the scope's latest event) ─► filter and/or boost;
+                   speakers named ─► neutral dense query + speaker boost
+          ─► rounds: dense + BM25 candidates ─► weighted RRF ─► refine (LLM, or PRF + Rocchio)
+          ─► merged ─► temporal contiguity (neighbours of the strongest events and facts' turns)
+          ─► Scorer: relevance × retention × recency × time, invalid at as_of dropped
+          ─► kind and redundancy priors ─► optional rerank ─► top_k with provenance
+          ─► context string ─► reinforcement of returned facts (background)
+
+The pure pieces live in :mod:`memsvc.retrieval`; this module composes them over the service's
+indexes and database. One search is one read transaction.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy.orm import Session
 
-from memsvc.config import Settings
+from memsvc.config import RetrievalSettings, Settings
+from memsvc.documents import index_text
 from memsvc.embed.cache import CachedEmbedder
-from memsvc.errors import InvalidQuery, LimitExceeded
-from memsvc.index.base import IndexFilter
-from memsvc.index.ids import decode_key
+from memsvc.errors import ConfigError
+from memsvc.index.ids import decode_key, encode_key
 from memsvc.index_sync import IndexSync
 from memsvc.llm.base import LLMTasks
-from memsvc.store.memories import get_rows
-from memsvc.store.records import to_record
-from memsvc.types import Hit, MemoryKind, MemoryRecord, Scope, SearchResult
-from memsvc.validation import check_metadata, check_query, check_time
+from memsvc.policies.decay import retention
+from memsvc.retrieval.context import ContextItem, build_context
+from memsvc.retrieval.contiguity import add_neighbours
+from memsvc.retrieval.feedback import PseudoRelevanceFeedback, prf_vector
+from memsvc.retrieval.fusion import RankedList, max_fused_score, rrf
+from memsvc.retrieval.iterative import IterativeResult, Refine, iterative_search
+from memsvc.retrieval.rerank import Reranker, rerank
+from memsvc.retrieval.scoring import Scorer, ScoreSignals
+from memsvc.retrieval.speakers import speaker_match
+from memsvc.search_candidates import RecordCache, ranked_candidates, source_refs
+from memsvc.search_plan import SearchPlan, SearchRequest, plan_search
+from memsvc.store import tables as t
+from memsvc.store.memories import event_neighbours
+from memsvc.types import Hit, MemoryKind, MemoryRecord, MemoryRef, SearchResult, utcnow
 
-__all__ = ["SearchRequest", "Searcher"]
+__all__ = ["SearchRequest", "Searcher", "make_reranker"]
 
 logger = logging.getLogger(__name__)
 
+Vector = npt.NDArray[np.float32]
+
+#: Kinds that stand for one thing said or known; the others aggregate many memories.
+_SPECIFIC = frozenset({MemoryKind.EVENT, MemoryKind.FACT})
+
+
+def make_reranker(cfg: RetrievalSettings) -> Reranker | None:
+    """The reranker ``cfg.rerank`` names, or ``None`` for ``"none"``.
+
+    Raises:
+        ConfigError: ``"cross_encoder"`` without a model path, or ``"llm"``, which no LLM
+            backend implements yet.
+    """
+    if cfg.rerank == "none":
+        return None
+    if cfg.rerank == "llm":
+        raise ConfigError(
+            "retrieval.rerank='llm' is not implemented; use 'cross_encoder' with "
+            "retrieval.cross_encoder_model, or 'none'"
+        )
+    if cfg.cross_encoder_model is None:
+        raise ConfigError(
+            "retrieval.rerank='cross_encoder' needs retrieval.cross_encoder_model "
+            "(a local model directory)"
+        )
+    from memsvc.embed.cross_encoder import CrossEncoderReranker
+
+    return CrossEncoderReranker(cfg.cross_encoder_model)
+
+
+@dataclass
+class _Run:
+    """The state of one search."""
+
+    request: SearchRequest
+    namespace_id: int
+    records: RecordCache
+    plan: SearchPlan
+    parts: dict[int, Mapping[str, float]] = field(default_factory=dict)
+    vector: Vector | None = None
+
 
 @dataclass(frozen=True)
-class SearchRequest:
-    """A validated search."""
-
-    query: str
-    scope: Scope
-    top_k: int
-    kinds: frozenset[MemoryKind] | None = None
-    as_of: datetime | None = None
-    include_inactive: bool = False
-    metadata: dict[str, Any] | None = None
-    rounds: int = 1
-    context_tokens: int | None = None
-
-    @classmethod
-    def build(
-        cls,
-        query: Any,
-        *,
-        scope: Scope,
-        settings: Settings,
-        top_k: int | None = None,
-        kinds: Iterable[MemoryKind | str] | None = None,
-        as_of: datetime | str | None = None,
-        include_inactive: bool = False,
-        metadata: Any = None,
-        rounds: int | None = None,
-        context_tokens: int | None = None,
-    ) -> SearchRequest:
-        """Validate the options of a search.
-
-        Raises:
-            InvalidQuery, LimitExceeded: an option is out of range.
-        """
-        text = check_query(query, settings.limits)
-        k = settings.retrieval.default_top_k if top_k is None else top_k
-        if not isinstance(k, int) or k < 1:
-            raise InvalidQuery("top_k must be a positive integer")
-        if k > settings.limits.max_top_k:
-            raise LimitExceeded(
-                f"top_k may be at most {settings.limits.max_top_k}",
-                detail={"limit": settings.limits.max_top_k},
-            )
-        try:
-            kind_set = frozenset(MemoryKind(k) for k in kinds) if kinds else None
-        except ValueError:
-            raise InvalidQuery(
-                "unknown memory kind", detail={"allowed": [k.value for k in MemoryKind]}
-            ) from None
-        n_rounds = settings.retrieval.rounds if rounds is None else rounds
-        if not 1 <= n_rounds <= 8:
-            raise InvalidQuery("rounds must be between 1 and 8")
-        if context_tokens is not None and not 1 <= context_tokens <= 100_000:
-            raise InvalidQuery("context_tokens must be between 1 and 100000")
-        return cls(
-            query=text,
-            scope=scope,
-            top_k=k,
-            kinds=kind_set,
-            as_of=check_time(as_of, field="as_of"),
-            include_inactive=include_inactive,
-            metadata=check_metadata(metadata, settings.limits) if metadata else None,
-            rounds=n_rounds,
-            context_tokens=context_tokens,
-        )
+class _Ranked:
+    key: int
+    record: MemoryRecord
+    score: float
+    parts: dict[str, float]
 
 
 class Searcher:
-    """Runs searches against one service's indexes and database."""
+    """Runs searches against one service's indexes and database.
+
+    Raises:
+        ConfigError: the configured reranker cannot be used (at construction, i.e. startup).
+    """
 
     def __init__(
         self,
@@ -114,71 +120,291 @@ class Searcher:
         llm: LLMTasks,
         on_recall: Callable[[Iterable[int]], None],
     ) -> None:
-        self._settings = settings
+        self._cfg = settings.retrieval
         self._begin = begin
         self._embedder = embedder
         self._indexes = indexes
         self._llm = llm
         self._on_recall = on_recall
+        self._scorer = Scorer(settings.retrieval, settings.consolidation.decay, retention=retention)
+        self._reranker = make_reranker(settings.retrieval)
+        self._is_offline = settings.llm.backend == "offline"
+        self._prf = PseudoRelevanceFeedback(terms=self._cfg.prf_terms, docs=self._cfg.prf_docs)
 
     def search(self, request: SearchRequest, *, namespace_id: int) -> SearchResult:
         """Run ``request`` in a namespace."""
         started = time.perf_counter()
-        cfg = self._settings.retrieval
-        where = IndexFilter(
-            scope=request.scope,
-            kinds=request.kinds,
-            current_only=not request.include_inactive and request.as_of is None,
-            occurred_before=request.as_of.timestamp() if request.as_of else None,
-        )
-        want = max(cfg.candidates, request.top_k * 2)
-        query_vec = self._embedder.embed([request.query])[0]
-        with self._indexes.reading(namespace_id) as idx:
-            dense = idx.dense.search(query_vec, want, where=where)
-            sparse = idx.sparse.search(request.query, want, where=where)
-        fused = _rrf([dense, sparse], [cfg.dense_weight, cfg.sparse_weight], cfg.rrf_k)
-        records = self._load(namespace_id, [key for key, _ in fused])
-        hits: list[Hit] = []
-        for key, score in fused:
-            record = records.get(key)
-            if record is None or not _passes(record, request):
-                continue
-            hits.append(Hit(record=record, score=score, score_parts={"rrf": score}, source_refs=()))
-            if len(hits) == request.top_k:
-                break
+        with self._begin() as session:
+            run = _Run(
+                request=request,
+                namespace_id=namespace_id,
+                records=RecordCache(session, namespace_id),
+                plan=plan_search(session, namespace_id, request, self._cfg),
+            )
+            merged = self._retrieve(run)
+            ranked = self._score(run, self._with_neighbours(run, merged))
+            if self._reranker is not None:
+                ranked = self._rerank(run, ranked)
+            hits = self._hits(session, run, ranked[: request.top_k])
+        context = None
+        if request.context_tokens is not None:
+            items = [ContextItem.from_hit(h) for h in hits]
+            context = build_context(items, max_tokens=request.context_tokens).text
         self._on_recall(h.record.ref.id for h in hits if h.kind is MemoryKind.FACT)
         took = (time.perf_counter() - started) * 1000
-        return SearchResult(hits=hits, rounds=1, took_ms=took)
+        logger.debug("search: %d hits, %d rounds, %.1f ms", len(hits), len(merged.rounds), took)
+        return SearchResult(
+            hits=hits,
+            context=context,
+            rounds=len(merged.rounds),
+            took_ms=took,
+            details=_details(run, merged),
+        )
 
-    def _load(self, namespace_id: int, keys: Sequence[int]) -> dict[int, MemoryRecord]:
-        by_kind: dict[MemoryKind, list[int]] = {}
-        for key in keys:
+    # -- candidates and rounds --------------------------------------------------------------
+
+    def _retrieve(self, run: _Run) -> IterativeResult:
+        """Iterative retrieval over ``request.rounds`` rounds, merged (ALGORITHMS.md §4.2)."""
+        run.vector = self._embedder.embed([run.plan.dense_text])[0]
+
+        def search_round(text: str, vector: Vector | None) -> list[tuple[int, float, str]]:
+            return self._round(run, text, vector)
+
+        refine: Refine = self._prf if self._is_offline else self._llm.refine_query
+        return iterative_search(
+            run.plan.text,
+            search_round=search_round,
+            refine=refine,
+            rounds=run.request.rounds,
+            query_vector=run.vector,
+            revector=lambda _, keys: self._rocchio(run, keys),
+            feedback=self._cfg.candidates,
+            later_round_weight=self._cfg.later_round_weight,
+        )
+
+    def _rocchio(self, run: _Run, keys: Sequence[int]) -> Vector | None:
+        """The next round's vector offline: the query moved toward the top events found.
+
+        With an LLM the refined text is embedded instead (``None``). Only events feed the
+        centroid: their vectors are cached from the add path, so this costs no model call.
+        """
+        if not self._is_offline or run.vector is None:
+            return None
+        events = [k for k in keys if decode_key(k).kind is MemoryKind.EVENT]
+        texts = [_text_of(run.records, k) for k in events[: self._cfg.prf_docs]]
+        top = self._embedder.embed([x for x in texts if x])
+        return prf_vector(run.vector, top, alpha=self._cfg.prf_alpha, beta=self._cfg.prf_beta)
+
+    def _round(self, run: _Run, text: str, vector: Vector | None) -> list[tuple[int, float, str]]:
+        """One round: dense + BM25 candidates fused by weighted RRF, as (key, score, text)."""
+        if vector is None:
+            vector = self._embedder.embed([text])[0]
+        found = ranked_candidates(
+            self._indexes,
+            run.namespace_id,
+            text=text,
+            vector=vector,
+            where=run.plan.where,
+            want=max(self._cfg.candidates, run.request.top_k),
+            records=run.records,
+            accept=run.plan.accept,
+        )
+        fused = rrf(
+            [
+                RankedList("dense", found.dense, self._cfg.dense_weight),
+                RankedList("sparse", found.sparse, self._cfg.sparse_weight),
+            ],
+            k=self._cfg.rrf_k,
+        )
+        for item in fused:
+            run.parts.setdefault(item.key, item.parts)
+        return [(item.key, item.score, _text_of(run.records, item.key)) for item in fused]
+
+    # -- contiguity -------------------------------------------------------------------------
+
+    def _with_neighbours(self, run: _Run, merged: IterativeResult) -> dict[int, dict[str, float]]:
+        """Relevance in [0, 1] of every candidate, with the neighbours of the strongest events.
+
+        A neighbour scores ``relevance(anchor) * decay**distance`` (EM-LLM's contiguity buffer,
+        ALGORITHMS.md §2.4); a candidate keeps the better of its own relevance and that.
+        """
+        top = max_fused_score([self._cfg.dense_weight, self._cfg.sparse_weight], k=self._cfg.rrf_k)
+        pool: dict[int, dict[str, float]] = {}
+        for item in merged.items:
+            parts = dict(run.parts.get(item.key, {}))
+            parts["round"] = float(item.round)
+            parts["relevance"] = min(item.score / top, 1.0)
+            pool[item.key] = parts
+        kinds = run.request.kinds
+        if self._cfg.contiguity == 0 or (kinds is not None and MemoryKind.EVENT not in kinds):
+            return pool
+        added = add_neighbours(
+            self._anchors(run, pool),
+            lambda event_id, before, after: self._neighbourhood(run, event_id, before, after),
+            before=self._cfg.contiguity,
+            after=self._cfg.contiguity,
+            top=self._cfg.contiguity_top,
+            decay=self._cfg.contiguity_decay,
+        )
+        run.records.load(
+            encode_key(MemoryRef(MemoryKind.EVENT, near.event_id)) for near in added if near.via
+        )
+        for near in added:
+            if near.via is None:
+                continue
+            key = encode_key(MemoryRef(MemoryKind.EVENT, near.event_id))
+            known = pool.get(key)
+            if known is not None and known["relevance"] >= near.score:
+                continue
+            record = run.records.record(key)
+            if record is None or not run.plan.admits(record, run.request.scope):
+                continue
+            pool[key] = {
+                **(known or {}),
+                "relevance": near.score,
+                "contiguity_via": float(near.via),
+                "contiguity_distance": float(near.distance),
+            }
+        return pool
+
+    def _anchors(
+        self, run: _Run, pool: Mapping[int, Mapping[str, float]]
+    ) -> list[tuple[int, float]]:
+        """The strongest events found, directly or as the source of a fact, best first."""
+        anchors: dict[int, float] = {}
+        for key, parts in sorted(pool.items(), key=lambda kv: -kv[1]["relevance"]):
+            if len(anchors) >= self._cfg.contiguity_top:
+                break
             ref = decode_key(key)
-            by_kind.setdefault(ref.kind, []).append(ref.id)
-        out: dict[int, MemoryRecord] = {}
-        with self._begin() as session:
-            for kind, ids in by_kind.items():
-                for row in get_rows(session, namespace_id, kind, ids).values():
-                    record = to_record(row)
-                    from memsvc.index.ids import encode_key
+            record = run.records.record(key)
+            if ref.kind not in _SPECIFIC or record is None:
+                continue
+            for event_id in record.source_event_ids:
+                anchors.setdefault(event_id, parts["relevance"])
+        run.records.load(encode_key(MemoryRef(MemoryKind.EVENT, i)) for i in anchors)
+        return list(anchors.items())
 
-                    out[encode_key(record.ref)] = record
+    def _neighbourhood(self, run: _Run, event_id: int, before: int, after: int) -> list[int]:
+        """The ids around an event in time order, the event in its place."""
+        row = run.records.row(encode_key(MemoryRef(MemoryKind.EVENT, event_id)))
+        if not isinstance(row, t.Event):
+            return []
+        session, ns = run.records.session, run.namespace_id
+        earlier = event_neighbours(session, ns, row, before=before, after=0)
+        later = event_neighbours(session, ns, row, before=0, after=after)
+        return [*earlier, event_id, *later]
+
+    # -- scoring and reranking --------------------------------------------------------------
+
+    def _score(self, run: _Run, pool: Mapping[int, dict[str, float]]) -> list[_Ranked]:
+        """Final scores, best first; candidates not valid at ``as_of`` are dropped."""
+        now = utcnow()
+        out: list[_Ranked] = []
+        for key, parts in pool.items():
+            record = run.records.record(key)
+            if record is None:
+                continue
+            scored = self._scorer.score(
+                parts["relevance"],
+                _signals(record),
+                now=now,
+                reference_at=run.plan.reference_at,
+                as_of=run.request.as_of,
+                window=run.plan.window,
+            )
+            if scored is None:
+                continue
+            score, prior = scored.score, self._prior(run, record)
+            all_parts = {**parts, **scored.parts, "prior": prior}
+            out.append(_Ranked(key, record, score * prior, all_parts))
+        out.sort(key=lambda r: -r.score)
+        return self._demote_redundant(out)
+
+    def _prior(self, run: _Run, record: MemoryRecord) -> float:
+        """Multiplier for the people the query names and for aggregate kinds."""
+        prior = 1.0 if record.kind in _SPECIFIC else self._cfg.aggregate_weight
+        if speaker_match(run.plan.names, speaker=record.speaker, text=record.content):
+            prior *= 1.0 + self._cfg.speaker_weight
+        return prior
+
+    def _demote_redundant(self, ranked: list[_Ranked]) -> list[_Ranked]:
+        """Lower hits whose source events all sit behind better hits already.
+
+        A fact below the turn it came from, or a second fact from the same turn, tells the
+        reader nothing new; it keeps its place only if nothing else is left.
+        """
+        weight = self._cfg.redundancy_weight
+        if weight >= 1.0:
+            return ranked
+        covered: set[int] = set()
+        out = []
+        for r in ranked:
+            sources = set(r.record.source_event_ids)
+            if sources and sources <= covered:
+                r = _Ranked(r.key, r.record, r.score * weight, {**r.parts, "redundant": weight})
+            covered |= sources
+            out.append(r)
+        out.sort(key=lambda r: -r.score)
         return out
 
+    def _rerank(self, run: _Run, ranked: list[_Ranked]) -> list[_Ranked]:
+        """Reorder the best candidates by the reranker; the rest keep their order below."""
+        assert self._reranker is not None
+        head = ranked[: max(2 * run.request.top_k, 20)]
+        order = rerank(self._reranker, run.request.query, [(r.key, r.record.content) for r in head])
+        by_key = {r.key: r for r in head}
+        reordered = [
+            _Ranked(key, by_key[key].record, score, {**by_key[key].parts, "rerank": score})
+            for key, score in order
+        ]
+        return reordered + ranked[len(head) :]
 
-def _rrf(
-    lists: Sequence[Sequence[tuple[int, float]]], weights: Sequence[float], k: int
-) -> list[tuple[int, float]]:
-    scores: dict[int, float] = {}
-    for ranked, weight in zip(lists, weights, strict=True):
-        for rank, (key, _) in enumerate(ranked):
-            scores[key] = scores.get(key, 0.0) + weight / (k + rank + 1)
-    return sorted(scores.items(), key=lambda kv: -kv[1])
+    def _hits(self, session: Session, run: _Run, ranked: Sequence[_Ranked]) -> list[Hit]:
+        """Hits with the client's own ids of their source events."""
+        refs = source_refs(session, run.namespace_id, [r.record for r in ranked])
+        return [
+            Hit(
+                record=r.record,
+                score=r.score,
+                score_parts=r.parts,
+                source_refs=tuple(refs[i] for i in r.record.source_event_ids if i in refs),
+            )
+            for r in ranked
+        ]
 
 
-def _passes(record: MemoryRecord, request: SearchRequest) -> bool:
-    if request.as_of is not None and not record.is_valid_at(request.as_of):
-        return False
-    if request.metadata:
-        return all(record.metadata.get(k) == v for k, v in request.metadata.items())
-    return True
+def _text_of(records: RecordCache, key: int) -> str:
+    row = records.row(key)
+    return "" if row is None else index_text(row)
+
+
+def _signals(record: MemoryRecord) -> ScoreSignals:
+    attrs = record.attributes
+    strength = attrs.get("strength") if record.kind is MemoryKind.FACT else None
+    return ScoreSignals(
+        occurred_at=record.occurred_at,
+        strength=float(strength) if strength is not None else None,
+        last_recalled_at=attrs.get("last_recalled_at"),
+        created_at=record.created_at,
+        valid_from=record.valid_from,
+        valid_to=record.valid_to,
+    )
+
+
+def _details(run: _Run, merged: IterativeResult) -> dict[str, Any]:
+    """How the search read the query: its rounds, present and time window."""
+    window = run.plan.window
+    out: dict[str, Any] = {
+        "rounds": [{"query": r.query, "returned": r.returned, "new": r.new} for r in merged.rounds],
+        "reference_at": run.plan.reference_at,
+        "speakers": list(run.plan.names),
+    }
+    if window is not None:
+        out["time"] = {
+            "expression": window.expression,
+            "start": window.start,
+            "end": window.end,
+            "is_vague": window.is_vague,
+            "is_filter": run.plan.is_filtered,
+        }
+    return out

@@ -153,6 +153,38 @@ def _compose_open(m: re.Match[str], today: date) -> _Bounds | None:
     return None, start, is_vague  # before, prior to
 
 
+_ORDINALS = {"first": 0, "second": 1, "third": 2, "fourth": 3}
+
+
+def _compose_part(m: re.Match[str], today: date) -> _Bounds | None:
+    """ "the last two weeks of August 2023", "the first weekend of October": part of a period."""
+    span = parse_atom(m["a"], today)
+    if span is None:
+        return None
+    start, end, is_vague = span
+    n = parse_count(m["n"])[0] if m["n"] else 1
+    which, unit = m["which"].lower(), m["unit"].lower().rstrip("s")
+    if unit == "weekend":
+        saturdays = [start + timedelta(days=(5 - start.weekday()) % 7 + 7 * i) for i in range(6)]
+        saturdays = [d for d in saturdays if d < end]
+        index = len(saturdays) - n if which in {"last", "final"} else _ORDINALS[which]
+        if not saturdays or not 0 <= index < len(saturdays):
+            return None
+        first = saturdays[index]
+        return first, min(first + timedelta(days=2 + 7 * (n - 1)), end), is_vague
+    length = timedelta(days=n * (7 if unit == "week" else 1))
+    if which in {"last", "final"}:
+        return max(end - length, start), end, is_vague
+    first = start + _ORDINALS[which] * length
+    return (first, min(first + length, end), is_vague) if first < end else None
+
+
+def _compose_until(m: re.Match[str], today: date) -> _Bounds | None:
+    """ "as of December 2023": everything up to the end of the period."""
+    span = parse_atom(m["a"], today)
+    return None if span is None else (None, span[1], span[2])
+
+
 def _compose_atom(m: re.Match[str], today: date) -> _Bounds | None:
     return parse_atom(m["a"], today)
 
@@ -180,6 +212,13 @@ _COMPOSITES: tuple[tuple[re.Pattern[str], _Composer], ...] = tuple(
             _compose_weekday_relative,
         ),
         (
+            r"(?:(?:in|during|on|over)\s+)?the\s+(?P<which>first|second|third|fourth|last|final)"
+            rf"\s+(?:(?P<n>{COUNT})\s+)?(?P<unit>weekends?|weeks?|days?)\s+of\s+"
+            rf"(?P<a>{ANY_DATE})",
+            _compose_part,
+        ),
+        (rf"as\s+of\s+(?P<a>{ANY_DATE})", _compose_until),
+        (
             rf"(?P<dir>since|before|after|until|till|up\s+to|prior\s+to)\s+(?P<a>{ANY_DATE})",
             _compose_open,
         ),
@@ -196,6 +235,7 @@ def _midnight(d: date) -> datetime:
 def _remove_span(query: str, start: int, end: int) -> str:
     text = f"{query[:start]} {query[end:]}"
     text = re.sub(r"\s+([?.!,;:])", r"\1", " ".join(text.split()))
+    text = re.sub(r"[,;:]+([?.!])", r"\1", text)
     text = re.sub(r"^[,;:]\s*", "", text)
     return text if re.search(r"\w", text) else query
 

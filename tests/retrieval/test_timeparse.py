@@ -49,7 +49,17 @@ TABLE = [
     ("lunch on May 8", D(2023, 5, 8), D(2023, 5, 9), False, "lunch"),
     ("workouts over the past month", D(2023, 7, 17), D(2023, 8, 17), False, "workouts"),
     ("calls in the last few days", D(2023, 8, 13), D(2023, 8, 17), True, "calls"),
-]
+    # part of a period: the longest expression wins over "in the last two weeks"
+    ("Where was Dave in the last two weeks of August 2023?", D(2023, 8, 18), D(2023, 9, 1),
+     False, "Where was Dave?"),
+    ("Dave in the last week of July 2023", D(2023, 7, 25), D(2023, 8, 1), False, "Dave"),
+    ("What did Dave do in the first weekend of October 2023?", D(2023, 10, 7), D(2023, 10, 9),
+     False, "What did Dave do?"),
+    ("the second week of May 2023 trips", D(2023, 5, 8), D(2023, 5, 15), False, "trips"),
+    # "as of" means up to the end of the period
+    ("How many pets did Andrew have, as of September 2023?", None, D(2023, 10, 1), False,
+     "How many pets did Andrew have?"),
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(("query", "start", "end", "is_vague", "text"), TABLE)
