@@ -43,10 +43,9 @@ from memsvc.retrieval.iterative import IterativeResult, Refine, iterative_search
 from memsvc.retrieval.rerank import Reranker, rerank
 from memsvc.retrieval.scoring import Scorer, ScoreSignals
 from memsvc.retrieval.speakers import speaker_match
-from memsvc.search_candidates import RecordCache, ranked_candidates, source_refs
-from memsvc.search_plan import SearchPlan, SearchRequest, plan_search
+from memsvc.search_candidates import RecordCache, neighbour_ids, ranked_candidates, source_refs
+from memsvc.search_plan import ScopeStates, SearchPlan, SearchRequest, plan_search
 from memsvc.store import tables as t
-from memsvc.store.memories import event_neighbours
 from memsvc.types import Hit, MemoryKind, MemoryRecord, MemoryRef, SearchResult, utcnow
 
 __all__ = ["SearchRequest", "Searcher", "make_reranker"]
@@ -130,16 +129,19 @@ class Searcher:
         self._reranker = make_reranker(settings.retrieval)
         self._is_offline = settings.llm.backend == "offline"
         self._prf = PseudoRelevanceFeedback(terms=self._cfg.prf_terms, docs=self._cfg.prf_docs)
+        self._scopes = ScopeStates()
 
     def search(self, request: SearchRequest, *, namespace_id: int) -> SearchResult:
         """Run ``request`` in a namespace."""
         started = time.perf_counter()
+        seq = self._indexes.get(namespace_id).applied_seq
         with self._begin() as session:
+            state = self._scopes.get(session, namespace_id, request.scope, seq=seq)
             run = _Run(
                 request=request,
                 namespace_id=namespace_id,
                 records=RecordCache(session, namespace_id),
-                plan=plan_search(session, namespace_id, request, self._cfg),
+                plan=plan_search(request, state, self._cfg),
             )
             merged = self._retrieve(run)
             ranked = self._score(run, self._with_neighbours(run, merged))
@@ -238,9 +240,23 @@ class Searcher:
         kinds = run.request.kinds
         if self._cfg.contiguity == 0 or (kinds is not None and MemoryKind.EVENT not in kinds):
             return pool
+        anchors = self._anchors(run, pool)
+        rows = [run.records.row(encode_key(MemoryRef(MemoryKind.EVENT, i))) for i, _ in anchors]
+        around = neighbour_ids(
+            run.records.session,
+            run.namespace_id,
+            [row for row in rows if isinstance(row, t.Event)],
+            before=self._cfg.contiguity,
+            after=self._cfg.contiguity,
+        )
+
+        def fetch(event_id: int, _before: int, _after: int) -> list[int]:
+            earlier, later = around.get(event_id, ([], []))
+            return [*earlier, event_id, *later]
+
         added = add_neighbours(
-            self._anchors(run, pool),
-            lambda event_id, before, after: self._neighbourhood(run, event_id, before, after),
+            anchors,
+            fetch,
             before=self._cfg.contiguity,
             after=self._cfg.contiguity,
             top=self._cfg.contiguity_top,
@@ -283,16 +299,6 @@ class Searcher:
                 anchors.setdefault(event_id, parts["relevance"])
         run.records.load(encode_key(MemoryRef(MemoryKind.EVENT, i)) for i in anchors)
         return list(anchors.items())
-
-    def _neighbourhood(self, run: _Run, event_id: int, before: int, after: int) -> list[int]:
-        """The ids around an event in time order, the event in its place."""
-        row = run.records.row(encode_key(MemoryRef(MemoryKind.EVENT, event_id)))
-        if not isinstance(row, t.Event):
-            return []
-        session, ns = run.records.session, run.namespace_id
-        earlier = event_neighbours(session, ns, row, before=before, after=0)
-        later = event_neighbours(session, ns, row, before=0, after=after)
-        return [*earlier, event_id, *later]
 
     # -- scoring and reranking --------------------------------------------------------------
 
@@ -361,7 +367,7 @@ class Searcher:
 
     def _hits(self, session: Session, run: _Run, ranked: Sequence[_Ranked]) -> list[Hit]:
         """Hits with the client's own ids of their source events."""
-        refs = source_refs(session, run.namespace_id, [r.record for r in ranked])
+        refs = source_refs(session, run.records, [r.record for r in ranked])
         return [
             Hit(
                 record=r.record,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -29,6 +30,7 @@ __all__ = [
     "Accept",
     "Candidates",
     "RecordCache",
+    "neighbour_ids",
     "ranked_candidates",
     "scope_speakers",
     "source_refs",
@@ -165,20 +167,29 @@ def ranked_candidates(
 
 
 def source_refs(
-    session: Session, namespace_id: int, records: Sequence[MemoryRecord]
+    session: Session, records: RecordCache, memories: Sequence[MemoryRecord]
 ) -> dict[int, str]:
-    """The client's own ids of the source events of ``records``.
+    """The client's own ids of the source events of ``memories``.
 
     Returns:
-        ``{event id: metadata["ref"]}`` for every source event that has a ref, read with one
-        query per 500 events (only the metadata column).
+        ``{event id: metadata["ref"]}`` for every source event that has a ref: from the rows
+        this search loaded already, the others read with one query per 500 events (only the
+        metadata column).
     """
-    wanted = sorted({i for record in records for i in record.source_event_ids})
     out: dict[int, str] = {}
+    missing = set()
+    for event_id in {i for memory in memories for i in memory.source_event_ids}:
+        row = records.row(encode_key(MemoryRef(MemoryKind.EVENT, event_id)))
+        if isinstance(row, t.Event):
+            if (ref := (row.meta or {}).get("ref")) is not None:
+                out[event_id] = str(ref)
+        else:
+            missing.add(event_id)
+    wanted = sorted(missing)
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
         stmt = sa.select(t.Event.id, t.Event.meta).where(
-            t.Event.namespace_id == namespace_id, t.Event.id.in_(chunk)
+            t.Event.namespace_id == records.namespace_id, t.Event.id.in_(chunk)
         )
         for event_id, meta in session.execute(stmt):
             ref = (meta or {}).get("ref")
@@ -195,3 +206,54 @@ def scope_speakers(session: Session, namespace_id: int, scope: Scope) -> list[st
         .distinct()
     )
     return sorted(str(s) for s in session.scalars(stmt) if s)
+
+
+def neighbour_ids(
+    session: Session, namespace_id: int, events: Sequence[t.Event], *, before: int, after: int
+) -> dict[int, tuple[list[int], list[int]]]:
+    """The events told just before and after each of ``events``, in one query.
+
+    The same neighbourhood as :func:`memsvc.store.memories.event_neighbours` (the event's own
+    conversation: equal user, agent and session; ordered by event time, then id), for many
+    events at once: one UNION ALL of two ordered, limited selects per event.
+
+    Returns:
+        ``{event id: (ids before it, ids after it)}``, both in time order.
+    """
+    key = sa.tuple_(t.Event.occurred_at, t.Event.id)
+    parts = []
+    for event in events:
+        same = [t.Event.namespace_id == namespace_id]
+        for name in ("user_id", "agent_id", "session_id"):
+            column, value = getattr(t.Event, name), getattr(event, name)
+            same.append(column.is_(None) if value is None else column == value)
+        here = sa.tuple_(sa.literal(event.occurred_at, t.UTCDateTime()), sa.literal(event.id))
+        for side, limit in ((-1, before), (1, after)):
+            if limit <= 0:
+                continue
+            order = (
+                (t.Event.occurred_at.desc(), t.Event.id.desc())
+                if side < 0
+                else (t.Event.occurred_at, t.Event.id)
+            )
+            select = (
+                sa.select(
+                    sa.literal(event.id).label("anchor"),
+                    sa.literal(side).label("side"),
+                    t.Event.id.label("id"),
+                    t.Event.occurred_at.label("at"),
+                )
+                .where(*same, key < here if side < 0 else key > here)
+                .order_by(*order)
+                .limit(limit)
+            )
+            parts.append(select.subquery().select())
+    out: dict[int, tuple[list[int], list[int]]] = {e.id: ([], []) for e in events}
+    if not parts:
+        return out
+    found: dict[tuple[int, int], list[tuple[Any, int]]] = {}
+    for anchor, side, event_id, at in session.execute(sa.union_all(*parts)):
+        found.setdefault((int(anchor), int(side)), []).append((at, int(event_id)))
+    for (anchor, side), items in found.items():
+        out[anchor][0 if side < 0 else 1].extend(i for _, i in sorted(items))
+    return out

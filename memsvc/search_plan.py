@@ -8,6 +8,8 @@ named in the query, the filter the indexes apply, and the checks they cannot mak
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,7 +27,7 @@ from memsvc.store.memories import latest_event_time
 from memsvc.types import FactStatus, MemoryKind, MemoryRecord, Scope, utcnow
 from memsvc.validation import check_metadata, check_query, check_time
 
-__all__ = ["SearchPlan", "SearchRequest", "plan_search"]
+__all__ = ["ScopeState", "ScopeStates", "SearchPlan", "SearchRequest", "plan_search"]
 
 _HIDDEN = frozenset({FactStatus.FORGOTTEN.value, FactStatus.DELETED.value})
 
@@ -136,18 +138,58 @@ class SearchPlan:
         return self.accept is None or self.accept(record)
 
 
-def plan_search(
-    session: Session, namespace_id: int, request: SearchRequest, cfg: RetrievalSettings
-) -> SearchPlan:
+@dataclass(frozen=True)
+class ScopeState:
+    """What a search needs to know about its scope: its present and its speakers."""
+
+    reference_at: datetime | None
+    speakers: tuple[str, ...]
+
+
+class ScopeStates:
+    """Scope states, cached until the namespace's change-log sequence moves.
+
+    Every write appends to the change log, so a state read at sequence ``n`` holds for as long
+    as the indexes are at ``n``; a chat that searches between writes pays two queries once.
+
+    Args:
+        capacity: scopes kept (least recently used ones are dropped).
+    """
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self._capacity = capacity
+        self._states: OrderedDict[tuple[int, Scope], tuple[int, ScopeState]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, session: Session, namespace_id: int, scope: Scope, *, seq: int) -> ScopeState:
+        """The state of ``scope`` at change-log sequence ``seq`` (read when not cached)."""
+        key = (namespace_id, scope)
+        with self._lock:
+            found = self._states.get(key)
+            if found is not None and found[0] == seq:
+                self._states.move_to_end(key)
+                return found[1]
+        state = ScopeState(
+            reference_at=latest_event_time(session, namespace_id, scope),
+            speakers=tuple(scope_speakers(session, namespace_id, scope)),
+        )
+        with self._lock:
+            self._states[key] = (seq, state)
+            self._states.move_to_end(key)
+            while len(self._states) > self._capacity:
+                self._states.popitem(last=False)
+        return state
+
+
+def plan_search(request: SearchRequest, state: ScopeState, cfg: RetrievalSettings) -> SearchPlan:
     """Read the request against the scope's own present and its speakers.
 
     Args:
-        session: a read transaction.
-        namespace_id: where to search.
         request: the validated request.
+        state: the scope's present and speakers (:class:`ScopeStates`).
         cfg: the retrieval settings (time mode and margin, speaker handling).
     """
-    reference_at = latest_event_time(session, namespace_id, request.scope)
+    reference_at = state.reference_at
     window = hard = None
     if cfg.time_mode != "off":
         parsed = parse_time(request.query, now=reference_at or utcnow())
@@ -165,7 +207,7 @@ def plan_search(
     )
     dense_text, names = request.query, tuple[str, ...]()
     if cfg.speaker_names:
-        named = name_query(request.query, scope_speakers(session, namespace_id, request.scope))
+        named = name_query(request.query, state.speakers)
         dense_text, names = named.neutral, named.names
     return SearchPlan(
         text=request.query,
