@@ -36,7 +36,7 @@ from memsvc.index_sync import IndexSync
 from memsvc.llm.base import LLMTasks
 from memsvc.policies.decay import retention
 from memsvc.retrieval.context import ContextItem, build_context
-from memsvc.retrieval.contiguity import add_neighbours
+from memsvc.retrieval.contiguity import ContiguityItem, add_neighbours
 from memsvc.retrieval.feedback import PseudoRelevanceFeedback, prf_vector
 from memsvc.retrieval.fusion import RankedList, max_fused_score, rrf
 from memsvc.retrieval.iterative import IterativeResult, Refine, iterative_search
@@ -262,25 +262,7 @@ class Searcher:
             top=self._cfg.contiguity_top,
             decay=self._cfg.contiguity_decay,
         )
-        run.records.load(
-            encode_key(MemoryRef(MemoryKind.EVENT, near.event_id)) for near in added if near.via
-        )
-        for near in added:
-            if near.via is None:
-                continue
-            key = encode_key(MemoryRef(MemoryKind.EVENT, near.event_id))
-            known = pool.get(key)
-            if known is not None and known["relevance"] >= near.score:
-                continue
-            record = run.records.record(key)
-            if record is None or not run.plan.admits(record, run.request.scope):
-                continue
-            pool[key] = {
-                **(known or {}),
-                "relevance": near.score,
-                "contiguity_via": float(near.via),
-                "contiguity_distance": float(near.distance),
-            }
+        _merge_neighbours(run, pool, [near for near in added if near.via is not None])
         return pool
 
     def _anchors(
@@ -297,8 +279,9 @@ class Searcher:
                 continue
             for event_id in record.source_event_ids:
                 anchors.setdefault(event_id, parts["relevance"])
-        run.records.load(encode_key(MemoryRef(MemoryKind.EVENT, i)) for i in anchors)
-        return list(anchors.items())
+        strongest = list(anchors.items())[: self._cfg.contiguity_top]
+        run.records.load(encode_key(MemoryRef(MemoryKind.EVENT, i)) for i, _ in strongest)
+        return strongest
 
     # -- scoring and reranking --------------------------------------------------------------
 
@@ -377,6 +360,27 @@ class Searcher:
             )
             for r in ranked
         ]
+
+
+def _merge_neighbours(
+    run: _Run, pool: dict[int, dict[str, float]], added: Sequence[ContiguityItem]
+) -> None:
+    """Put neighbours in the pool; a candidate keeps the better of its own and derived score."""
+    keys = [encode_key(MemoryRef(MemoryKind.EVENT, near.event_id)) for near in added]
+    run.records.load(keys)
+    for key, near in zip(keys, added, strict=True):
+        known = pool.get(key)
+        if near.via is None or (known is not None and known["relevance"] >= near.score):
+            continue
+        record = run.records.record(key)
+        if record is None or not run.plan.admits(record, run.request.scope):
+            continue
+        pool[key] = {
+            **(known or {}),
+            "relevance": near.score,
+            "contiguity_via": float(near.via),
+            "contiguity_distance": float(near.distance),
+        }
 
 
 def _text_of(records: RecordCache, key: int) -> str:

@@ -162,6 +162,20 @@ def test_search_hits_carry_provenance_and_the_clients_refs(service: MemoryServic
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
 
+def test_search_reinforces_returned_facts_in_the_background(service: MemoryService) -> None:
+    _say(service, "I have a cat named Luna.", T0)
+    service.run_pending_jobs()
+
+    hits = service.search("cat Luna", scope=ALICE, kinds=["fact"]).hits
+    service.flush()
+
+    assert hits
+    fact = service.get(hits[0].id)
+    assert fact.attributes["recall_count"] == 1
+    assert fact.attributes["strength"] > hits[0].record.attributes["strength"]
+    assert fact.attributes["last_recalled_at"] is not None
+
+
 def test_search_contiguity_brings_the_turn_after_a_strong_hit(
     tmp_path: Path, template_db: Path
 ) -> None:
