@@ -20,7 +20,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -43,7 +43,13 @@ from memsvc.retrieval.iterative import IterativeResult, Refine, iterative_search
 from memsvc.retrieval.rerank import Reranker, rerank
 from memsvc.retrieval.scoring import Scorer, ScoreSignals
 from memsvc.retrieval.speakers import speaker_match
-from memsvc.search_candidates import RecordCache, neighbour_ids, ranked_candidates, source_refs
+from memsvc.search_candidates import (
+    RecordCache,
+    episode_events,
+    neighbour_ids,
+    ranked_candidates,
+    source_refs,
+)
 from memsvc.search_plan import ScopeStates, SearchPlan, SearchRequest, plan_search
 from memsvc.store import tables as t
 from memsvc.types import Hit, MemoryKind, MemoryRecord, MemoryRef, SearchResult, utcnow
@@ -349,7 +355,15 @@ class Searcher:
         return reordered + ranked[len(head) :]
 
     def _hits(self, session: Session, run: _Run, ranked: Sequence[_Ranked]) -> list[Hit]:
-        """Hits with the client's own ids of their source events."""
+        """Hits with their source events (episodes' too) and the client's own ids of those."""
+        episodes = [r.record.ref.id for r in ranked if r.record.kind is MemoryKind.EPISODE]
+        members = episode_events(session, run.namespace_id, episodes)
+        ranked = [
+            r
+            if r.record.kind is not MemoryKind.EPISODE
+            else replace(r, record=replace(r.record, source_event_ids=members[r.record.ref.id]))
+            for r in ranked
+        ]
         refs = source_refs(session, run.records, [r.record for r in ranked])
         return [
             Hit(

@@ -30,6 +30,7 @@ __all__ = [
     "Accept",
     "Candidates",
     "RecordCache",
+    "episode_events",
     "neighbour_ids",
     "ranked_candidates",
     "scope_speakers",
@@ -257,3 +258,21 @@ def neighbour_ids(
     for (anchor, side), items in found.items():
         out[anchor][0 if side < 0 else 1].extend(i for _, i in sorted(items))
     return out
+
+
+def episode_events(
+    session: Session, namespace_id: int, episode_ids: Sequence[int]
+) -> dict[int, tuple[int, ...]]:
+    """The events of each episode, in time order (an episode row does not list them)."""
+    out: dict[int, list[int]] = {i: [] for i in episode_ids}
+    if not episode_ids:
+        return {}
+    stmt = (
+        sa.select(t.Event.episode_id, t.Event.id)
+        .where(t.Event.namespace_id == namespace_id, t.Event.episode_id.in_(list(episode_ids)))
+        .order_by(t.Event.occurred_at, t.Event.id)
+    )
+    for episode_id, event_id in session.execute(stmt):
+        if episode_id is not None:
+            out[int(episode_id)].append(int(event_id))
+    return {k: tuple(v) for k, v in out.items()}

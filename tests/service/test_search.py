@@ -159,6 +159,8 @@ def test_search_hits_carry_provenance_and_the_clients_refs(service: MemoryServic
         assert set(hit.source_refs) <= {"D1:1", "D1:2"} and hit.source_refs
     for hit in hits:
         assert {"relevance", "retention", "recency", "time", "prior"} <= set(hit.score_parts)
+    episodes = service.search("beagle", scope=ALICE, kinds=["episode"]).hits
+    assert episodes and episodes[0].source_refs == ("D1:1", "D1:2")
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
 
