@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -12,7 +14,34 @@ from memsvc.config import EmbedSettings
 from memsvc.embed.base import Vectors
 from memsvc.errors import EmbeddingFailed
 
-__all__ = ["LiteLLMEmbedder"]
+__all__ = ["LiteLLMEmbedder", "no_stray_event_loop"]
+
+
+@contextmanager
+def no_stray_event_loop() -> Iterator[None]:
+    """Close an event loop that a blocking litellm call leaves set on the calling thread.
+
+    litellm's service logging calls ``asyncio.get_event_loop()`` from its blocking API, which on
+    the main thread creates a loop, sets it as current and never closes it. A later
+    ``asyncio.run`` in the caller's program replaces it and the loop is garbage-collected
+    unclosed (a ``ResourceWarning``). A loop that was current before the call is left alone.
+    """
+    policy = asyncio.get_event_loop_policy()
+    before = _current_loop(policy)
+    try:
+        yield
+    finally:
+        after = _current_loop(policy)
+        if after is not None and after is not before and not after.is_running():
+            policy.set_event_loop(None)
+            after.close()
+
+
+def _current_loop(policy: asyncio.AbstractEventLoopPolicy) -> asyncio.AbstractEventLoop | None:
+    """The loop set on this thread, without creating one (``None`` when there is none)."""
+    local = getattr(policy, "_local", None)
+    loop = getattr(local, "_loop", None)
+    return loop if isinstance(loop, asyncio.AbstractEventLoop) else None
 
 
 class LiteLLMEmbedder:
@@ -50,7 +79,8 @@ class LiteLLMEmbedder:
             if self._cfg.api_base:
                 kwargs["api_base"] = self._cfg.api_base
             try:
-                response = litellm.embedding(**kwargs)
+                with no_stray_event_loop():
+                    response = litellm.embedding(**kwargs)
                 rows = [item["embedding"] for item in response.data]
             except Exception as exc:  # provider errors are many types; all become one
                 raise EmbeddingFailed(

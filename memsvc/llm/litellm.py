@@ -23,6 +23,7 @@ from typing import Any
 
 from memsvc.config import LLMSettings
 from memsvc.embed.base import Embedder
+from memsvc.embed.litellm import no_stray_event_loop
 from memsvc.errors import LLMError, LLMTimeout
 from memsvc.llm.prompted import PromptedTasks
 from memsvc.llm.prompts import ChatMessage
@@ -125,7 +126,7 @@ class LiteLLMTasks(PromptedTasks):
         for attempt in range(attempts):
             started = time.perf_counter()
             try:
-                with self._slots:
+                with self._slots, no_stray_event_loop():
                     response = self._litellm.completion(**request)
             except Exception as exc:  # the provider boundary: every failure is mapped below
                 self._record_failure()

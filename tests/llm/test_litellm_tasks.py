@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -65,6 +66,29 @@ def test_litellm_extract_facts_parses_the_json_answer() -> None:
     assert sent["model"] == "stub-model"
     assert sent["response_format"] == {"type": "json_object"}
     assert "[id=11] 2023-05-08 13:56 (Monday) Caroline:" in sent["messages"][1]["content"]
+
+
+def test_litellm_call_leaves_no_event_loop_on_the_calling_thread() -> None:
+    # litellm's blocking API creates a loop on the main thread and never closes it; a later
+    # asyncio.run would then drop it unclosed (a ResourceWarning in the user's program).
+    policy = asyncio.get_event_loop_policy()
+    with serve(Reply(_facts_json())) as server:
+        _tasks(server.base_url).extract_facts(TURNS)
+    assert getattr(policy._local, "_loop", None) is None  # type: ignore[attr-defined]
+
+
+def test_litellm_call_keeps_the_callers_own_event_loop() -> None:
+    policy = asyncio.get_event_loop_policy()
+    loop = asyncio.new_event_loop()
+    policy.set_event_loop(loop)
+    try:
+        with serve(Reply(_facts_json())) as server:
+            _tasks(server.base_url).extract_facts(TURNS)
+        assert policy.get_event_loop() is loop
+        assert not loop.is_closed()
+    finally:
+        policy.set_event_loop(None)
+        loop.close()
 
 
 def test_litellm_repairs_malformed_json_once() -> None:
