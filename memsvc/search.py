@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -64,9 +63,6 @@ Vector = npt.NDArray[np.float32]
 #: Kinds that stand for one thing said or known; the others aggregate many memories.
 _SPECIFIC = frozenset({MemoryKind.EVENT, MemoryKind.FACT})
 
-#: Query embeddings computed at once (one per search in flight, up to this many).
-_EMBED_THREADS = 4
-
 
 def make_reranker(cfg: RetrievalSettings) -> Reranker | None:
     """The reranker ``cfg.rerank`` names, or ``None`` for ``"none"``.
@@ -102,16 +98,6 @@ class _Run:
     plan: SearchPlan
     parts: dict[int, Mapping[str, float]] = field(default_factory=dict)
     vector: Vector | None = None
-    #: The query vector while it is being computed beside the first BM25 search.
-    pending: Future[Vector] | None = None
-
-    def query_vector(self) -> Vector:
-        """The first round's vector (waits for the embedding started with the search)."""
-        if self.vector is None:
-            assert self.pending is not None, "the query embedding was never started"
-            self.vector = self.pending.result()
-            self.pending = None
-        return self.vector
 
 
 @dataclass(frozen=True)
@@ -150,15 +136,6 @@ class Searcher:
         self._is_offline = settings.llm.backend == "offline"
         self._prf = PseudoRelevanceFeedback(terms=self._cfg.prf_terms, docs=self._cfg.prf_docs)
         self._scopes = ScopeStates()
-        # The query is embedded here while the search thread runs BM25 and loads rows: the
-        # model releases the GIL, so the two overlap on a multi-core machine.
-        self._embedding = ThreadPoolExecutor(
-            max_workers=_EMBED_THREADS, thread_name_prefix="memsvc-query-embed"
-        )
-
-    def close(self) -> None:
-        """Stop the query-embedding threads (waits for embeddings in progress)."""
-        self._embedding.shutdown(wait=True)
 
     def search(self, request: SearchRequest, *, namespace_id: int) -> SearchResult:
         """Run ``request`` in a namespace."""
@@ -196,33 +173,18 @@ class Searcher:
 
     def _retrieve(self, run: _Run) -> IterativeResult:
         """Iterative retrieval over ``request.rounds`` rounds, merged (ALGORITHMS.md §4.2)."""
-        dense_text = run.plan.dense_text
-        run.pending = self._embedding.submit(lambda: self._embedder.embed([dense_text])[0])
-        first = True
+        run.vector = self._embedder.embed([run.plan.dense_text])[0]
 
         def search_round(text: str, vector: Vector | None) -> list[tuple[int, float, str]]:
-            nonlocal first
-            if first:
-                first = False
-                return self._round(run, text, run.query_vector)
             return self._round(run, text, vector)
 
-        try:
-            return self._iterate(run, search_round)
-        finally:
-            if run.pending is not None:  # an error came before the vector was needed
-                run.pending.cancel()
-
-    def _iterate(
-        self, run: _Run, search_round: Callable[[str, Vector | None], list[tuple[int, float, str]]]
-    ) -> IterativeResult:
-        """The rounds, refined by the LLM or, offline, by pseudo-relevance feedback."""
         refine: Refine = self._prf if self._is_offline else self._llm.refine_query
         return iterative_search(
             run.plan.text,
             search_round=search_round,
             refine=refine,
             rounds=run.request.rounds,
+            query_vector=run.vector,
             revector=lambda _, keys: self._rocchio(run, keys),
             feedback=self._cfg.candidates,
             later_round_weight=self._cfg.later_round_weight,
@@ -241,14 +203,8 @@ class Searcher:
         top = self._embedder.embed([x for x in texts if x])
         return prf_vector(run.vector, top, alpha=self._cfg.prf_alpha, beta=self._cfg.prf_beta)
 
-    def _round(
-        self, run: _Run, text: str, vector: Vector | Callable[[], Vector] | None
-    ) -> list[tuple[int, float, str]]:
-        """One round: dense + BM25 candidates fused by weighted RRF, as (key, score, text).
-
-        ``vector`` is the round's query vector, a callable that gives it once BM25 has run,
-        or ``None`` to embed ``text``.
-        """
+    def _round(self, run: _Run, text: str, vector: Vector | None) -> list[tuple[int, float, str]]:
+        """One round: dense + BM25 candidates fused by weighted RRF, as (key, score, text)."""
         if vector is None:
             vector = self._embedder.embed([text])[0]
         found = ranked_candidates(

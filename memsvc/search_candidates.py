@@ -127,7 +127,7 @@ def ranked_candidates(
     namespace_id: int,
     *,
     text: str,
-    vector: npt.NDArray[np.float32] | Callable[[], npt.NDArray[np.float32]],
+    vector: npt.NDArray[np.float32],
     where: IndexFilter,
     want: int,
     records: RecordCache,
@@ -139,8 +139,7 @@ def ranked_candidates(
         indexes: the service's indexes.
         namespace_id: whose indexes.
         text: the query text for BM25.
-        vector: the query vector, shape ``(dim,)``, or a callable that returns it: it is
-            called after the BM25 search, so the query can be embedded meanwhile.
+        vector: the query vector, shape ``(dim,)``.
         where: the filter the indexes apply.
         want: results per retriever.
         records: where the rows are loaded (and kept for the rest of the search).
@@ -148,25 +147,21 @@ def ranked_candidates(
     """
 
     def dense(n: int) -> Ranked:
-        query = vector() if callable(vector) else vector
         with indexes.reading(namespace_id) as idx:
-            return idx.dense.search(query, n, where=where)
+            return idx.dense.search(vector, n, where=where)
 
     def sparse(n: int) -> Ranked:
         with indexes.reading(namespace_id) as idx:
             return idx.sparse.search(text, n, where=where)
 
-    # BM25 first: a query vector still being computed is needed only for the dense search.
     if accept is not None:
-        passing_sparse = _widened(sparse, want, records=records, accept=accept)
         return Candidates(
-            dense=_widened(dense, want, records=records, accept=accept), sparse=passing_sparse
+            dense=_widened(dense, want, records=records, accept=accept),
+            sparse=_widened(sparse, want, records=records, accept=accept),
         )
-    # Nothing to check but existence: each list's rows loaded once, BM25's while embedding.
-    found_sparse = sparse(want)
-    records.load(key for key, _ in found_sparse)
-    found_dense = dense(want)
-    records.load(key for key, _ in found_dense)
+    # Nothing to check but existence: both lists, then one load for their union.
+    found_dense, found_sparse = dense(want), sparse(want)
+    records.load([key for key, _ in found_dense] + [key for key, _ in found_sparse])
     return Candidates(
         dense=_passing(found_dense, records, None), sparse=_passing(found_sparse, records, None)
     )

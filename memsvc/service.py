@@ -535,7 +535,6 @@ class MemoryService(OperationsMixin):
         self._closed = True
         if self._worker is not None:
             self._worker.stop()
-        self._searcher.close()
         self._reinforcer.close()
         self.indexes.save_all()
         if self._engine is not None:
