@@ -9,11 +9,16 @@ whitespace tokens. BM25 is :class:`memsvc.index.bm25.Bm25Index`, dense is all-Mi
 :class:`memsvc.index.exact.ExactIndex`, and RRF is :func:`memsvc.retrieval.fusion.rrf` of the
 two top-50 lists. These are the reference rows the memory service is compared with.
 
+``--context prev`` (or ``prevnext``) indexes each turn with the text of the turn before it (and
+after it) in the same session appended, a measure of what contextual indexing of events would
+give; budgets are still counted on the turn's own text.
+
 Run from the repository root::
 
     python -m benchmarks.locomo.baselines                      # the data as published
     python -m benchmarks.locomo.baselines --errata              # with the locomo-audit errata
     python -m benchmarks.locomo.baselines --methods bm25 --ks 5 10
+    python -m benchmarks.locomo.baselines --captions --context prev --out /tmp/context.json
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ logger = logging.getLogger("benchmarks.locomo.baselines")
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 METHODS = ("bm25", "dense", "rrf")
+CONTEXTS = ("none", "prev", "prevnext")
 FUSION_CANDIDATES = 50
 
 #: ranked turn indices (0-based into ``conversation.turns``) for each question, best first.
@@ -152,6 +158,23 @@ def summarise(rows: Sequence[dict[str, Any]], metrics: Sequence[str]) -> dict[st
     }
 
 
+def with_context(conversation: Conversation, texts: Sequence[str], context: str) -> list[str]:
+    """``texts`` (one per turn) with the neighbouring turns of the same session appended."""
+    if context == "none":
+        return list(texts)
+    turns = conversation.turns
+    out = []
+    session = [turn.session for turn in turns]
+    for i, text in enumerate(texts):
+        parts = [text]
+        if i > 0 and session[i - 1] == session[i]:
+            parts.append(turns[i - 1].text)
+        if context == "prevnext" and i + 1 < len(turns) and session[i + 1] == session[i]:
+            parts.append(turns[i + 1].text)
+        out.append(" || ".join(parts))
+    return out
+
+
 def run(
     conversations: Sequence[Conversation],
     *,
@@ -159,6 +182,7 @@ def run(
     ks: Sequence[int],
     budgets: Sequence[int],
     captions: bool = False,
+    context: str = "none",
 ) -> dict[str, dict[str, Any]]:
     """Recall of each method; returns ``{method: {category or "all": {metric: mean}}}``."""
     depth = max([*ks, FUSION_CANDIDATES])
@@ -166,12 +190,13 @@ def run(
     rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for conversation in conversations:
         texts = [turn.render(with_caption=captions) for turn in conversation.turns]
+        indexed = with_context(conversation, texts, context)
         questions = [qa.question for qa in conversation.qa if qa.is_scored]
         ranked: dict[str, list[list[int]]] = {}
         if {"bm25", "rrf"} & set(methods):
-            ranked["bm25"] = rank_bm25(conversation, texts, questions, depth)
+            ranked["bm25"] = rank_bm25(conversation, indexed, questions, depth)
         if dense is not None:
-            ranked["dense"] = dense(conversation, texts, questions, depth)
+            ranked["dense"] = dense(conversation, indexed, questions, depth)
         if "rrf" in methods:
             ranked["rrf"] = rank_rrf(ranked["bm25"], ranked["dense"])
         for method in methods:
@@ -212,6 +237,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--captions", action="store_true", help="append the caption of shared images to turns"
     )
+    parser.add_argument(
+        "--context", choices=CONTEXTS, default="none",
+        help="index each turn with its neighbours' text appended (same session)",
+    )  # fmt: skip
     parser.add_argument("--conversations", type=int, default=None, help="only the first N")
     parser.add_argument("--out", type=Path, default=RESULTS / "locomo_baselines.json")
     args = parser.parse_args(argv)
@@ -225,6 +254,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         ks=args.ks,
         budgets=args.budgets,
         captions=args.captions,
+        context=args.context,
     )
     took = time.perf_counter() - started
     print_table(results, args.ks)
@@ -232,6 +262,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "data": str(args.data),
         "errata": None if args.errata is None else str(args.errata),
         "captions": args.captions,
+        "context": args.context,
         "conversations": len(conversations),
         "seconds": round(took, 1),
         "results": results,
