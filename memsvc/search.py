@@ -173,7 +173,7 @@ class Searcher:
 
     def _retrieve(self, run: _Run) -> IterativeResult:
         """Iterative retrieval over ``request.rounds`` rounds, merged (ALGORITHMS.md §4.2)."""
-        run.vector = self._embedder.embed([run.plan.dense_text])[0]
+        run.vector = self._embedder.embed_query(run.plan.dense_text)
 
         def search_round(text: str, vector: Vector | None) -> list[tuple[int, float, str]]:
             return self._round(run, text, vector)
@@ -206,7 +206,7 @@ class Searcher:
     def _round(self, run: _Run, text: str, vector: Vector | None) -> list[tuple[int, float, str]]:
         """One round: dense + BM25 candidates fused by weighted RRF, as (key, score, text)."""
         if vector is None:
-            vector = self._embedder.embed([text])[0]
+            vector = self._embedder.embed_query(text)
         found = ranked_candidates(
             self._indexes,
             run.namespace_id,

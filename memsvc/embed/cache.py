@@ -75,6 +75,22 @@ class CachedEmbedder:
         vectors, _ = self.embed_with_new(texts)
         return vectors
 
+    def embed_query(self, text: str) -> Vectors:
+        """One query's vector, shape ``(dim,)``: from the LRU or the model, never the SQL cache.
+
+        Queries seldom repeat after a restart, so the persistent lookup (a database round trip
+        on every search) would almost always miss; query vectors are not persisted either.
+        """
+        key = text_hash(text)
+        found = self._from_lru([key]).get(key)
+        if found is not None:
+            self.hits += 1
+            return found
+        vector: Vectors = self._inner.embed([text])[0]
+        self.misses += 1
+        self._to_lru({key: vector})
+        return vector
+
     def embed_with_new(self, texts: Sequence[str]) -> tuple[Vectors, dict[str, Vectors]]:
         """Like :meth:`embed`, also returning the vectors that no cache held (hash -> vector)."""
         hashes = [text_hash(t) for t in texts]

@@ -102,3 +102,33 @@ def test_cache_reads_the_persistent_store_after_lru_eviction() -> None:
     cache.embed(["x", "y"])  # "x" was evicted from the LRU of size 1
     assert counting.seen == ["x", "y"]
     assert (cache.model_id, text_hash("x")) in store.items
+
+
+def test_sentence_transformer_single_text_matches_the_batch(real_embedder: Embedder) -> None:
+    # One text takes a leaner path than a batch; both must give the same vector.
+    texts = ["What did Caroline say about the support group?", "", "日本語のテキスト", "x " * 400]
+    batch = real_embedder.embed(texts)
+    single = np.stack([real_embedder.embed([t])[0] for t in texts])
+    assert single.shape == batch.shape and single.dtype == np.float32
+    assert np.abs(batch - single).max() < 1e-5
+
+
+class _Raising:
+    """A store that fails the test if the query path touches it."""
+
+    def load_vectors(self, model_id: str, hashes: list[str]) -> dict[str, np.ndarray]:
+        raise AssertionError("a query must not read the persistent cache")
+
+    def save_vectors(self, model_id: str, items: dict[str, np.ndarray]) -> None:
+        raise AssertionError("a query must not write the persistent cache")
+
+
+def test_cache_embeds_a_query_once_without_the_persistent_store() -> None:
+    counting = _Counting()
+    cache = CachedEmbedder(counting, capacity=10, store=_Raising())
+    first = cache.embed_query("where do I live?")
+    again = cache.embed_query("where do I live?")
+    assert first.shape == (counting.dim,)
+    assert counting.seen == ["where do I live?"]
+    assert np.array_equal(first, again)
+    assert np.allclose(first, counting.inner.embed(["where do I live?"])[0])
