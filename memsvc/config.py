@@ -97,7 +97,7 @@ class EmbedSettings(BaseModel):
         le=4096,
         description=(
             "Texts per model call; short batches pad less (on a 2-core CPU, 16 embeds "
-            "chat turns 1.4x faster than 64)."
+            "chat turns 1.5x faster than 64)."
         ),
     )
     device: str = Field(default="cpu", description="Torch device for sentence-transformers.")
