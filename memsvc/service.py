@@ -103,31 +103,13 @@ class MemoryService(OperationsMixin):
 
     # -- plumbing -------------------------------------------------------------------------
 
-    @contextmanager
-    def begin(self) -> Iterator[Session]:
+    def begin(self) -> AbstractContextManager[Session]:
         """One transaction; database failures surface as :class:`StoreUnavailable`."""
-        try:
-            with self._begin_raw() as session:
-                yield session
-        except OperationalError as exc:
-            raise StoreUnavailable("the database is unavailable or locked") from exc
-        except SQLAlchemyError as exc:
-            raise StoreUnavailable(
-                f"the database refused the operation: {type(exc).__name__}"
-            ) from exc
+        return _store_errors(self._begin_raw)
 
-    @contextmanager
-    def read(self) -> Iterator[Session]:
+    def read(self) -> AbstractContextManager[Session]:
         """A transaction that only reads (on SQLite it never waits for the writer)."""
-        try:
-            with self._read_raw() as session:
-                yield session
-        except OperationalError as exc:
-            raise StoreUnavailable("the database is unavailable or locked") from exc
-        except SQLAlchemyError as exc:
-            raise StoreUnavailable(
-                f"the database refused the operation: {type(exc).__name__}"
-            ) from exc
+        return _store_errors(self._read_raw)
 
     def namespace_id(self, namespace: str | None = None) -> int:
         """The id of a namespace (the configured default when ``None``), created when missing."""
@@ -549,6 +531,18 @@ class MemoryService(OperationsMixin):
                 return True
             time.sleep(0.05)
         return predicate()
+
+
+@contextmanager
+def _store_errors(open_session: Callable[[], AbstractContextManager[Session]]) -> Iterator[Session]:
+    """A session from ``open_session`` whose database failures become :class:`StoreUnavailable`."""
+    try:
+        with open_session() as session:
+            yield session
+    except OperationalError as exc:
+        raise StoreUnavailable("the database is unavailable or locked") from exc
+    except SQLAlchemyError as exc:
+        raise StoreUnavailable(f"the database refused the operation: {type(exc).__name__}") from exc
 
 
 def _quantile(values: Sequence[float], q: float) -> float | None:
