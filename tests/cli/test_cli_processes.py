@@ -138,17 +138,37 @@ def test_mcp_stdio_lists_the_memory_tools(base_args: list[str]) -> None:
         {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
     ]
     path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
-    done = subprocess.run(
+    # stdin stays open until the tools/list reply is read: the server stops at end of input,
+    # and closing it at once raced the answer to the last request.
+    with subprocess.Popen(
         [sys.executable, "-m", "memsvc.cli.main", *base_args, "mcp"],
-        input="".join(json.dumps(m) + "\n" for m in messages),
-        capture_output=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": path, "HF_HUB_OFFLINE": "1"},
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    replies = {r["id"]: r for r in map(json.loads, done.stdout.splitlines()) if "id" in r}
-    tools = {tool["name"] for tool in replies[2]["result"]["tools"]}
+    ) as proc:
+        watchdog = threading.Timer(120, proc.kill)
+        watchdog.start()
+        try:
+            assert proc.stdin is not None and proc.stdout is not None
+            proc.stdin.write("".join(json.dumps(m) + "\n" for m in messages))
+            proc.stdin.flush()
+            replies: dict[int, dict[str, object]] = {}
+            for line in proc.stdout:
+                reply = json.loads(line)
+                if "id" in reply:
+                    replies[reply["id"]] = reply
+                if 2 in replies:
+                    break
+            proc.stdin.close()
+            stderr = proc.stderr.read() if proc.stderr is not None else ""
+            returncode = proc.wait()
+        finally:
+            watchdog.cancel()
+    assert returncode == 0, stderr[-2000:]
+    result = replies[2]["result"]
+    assert isinstance(result, dict)
+    tools = {tool["name"] for tool in result["tools"]}
     assert {"add", "search"} <= tools
