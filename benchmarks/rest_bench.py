@@ -4,13 +4,14 @@
 
 One run: load N memories (LoCoMo turns, cycled, spread over U users) into a fresh SQLite + FAISS
 store; time searches in-process (``MemoryService.search`` from 1, 8 and 32 threads); then start
-``memsvc``'s REST server in a separate process (uvicorn, one worker, auth on) and time the same
-searches over HTTP from 1, 8 and 32 concurrent httpx clients. The difference is the HTTP
-overhead (auth, JSON, uvicorn, the threadpool hop). Latency is measured by the client;
-``server_took_ms`` is the service's own time reported in each response.
+``memsvc``'s REST server in a separate process (uvicorn, one worker unless ``--workers``, auth
+on) and time the same searches over HTTP from 1, 8 and 32 concurrent httpx clients. The
+difference is the HTTP overhead (auth, JSON, uvicorn, the threadpool hop). Latency is measured
+by the client; ``server_took_ms`` is the service's own time reported in each response.
 
     python benchmarks/rest_bench.py                        # 100k memories, hashing embedder
     python benchmarks/rest_bench.py --embedder model       # the packaged all-MiniLM-L6-v2
+    python benchmarks/rest_bench.py --workers 2 --out rest_bench_workers2.json
 
 The load generator shares the machine with the server, so on a small machine both compete for
 the same cores: the figures are an upper bound on what the server alone would show.
@@ -125,14 +126,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(settings: Any, port: int) -> subprocess.Popen[bytes]:
-    """uvicorn in its own process, one worker, the app built from these settings."""
+def start_server(settings: Any, port: int, workers: int = 1) -> subprocess.Popen[bytes]:
+    """uvicorn in its own process(es), the app built from these settings in each worker."""
     from memsvc.api.server import settings_to_json
 
     env = {**os.environ, "_MEMSVC_SERVE_SETTINGS": settings_to_json(settings)}
     command = [
         sys.executable, "-m", "uvicorn", "memsvc.api.server:app_from_environment", "--factory",
         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
+        "--workers", str(workers),
     ]  # fmt: skip
     proc = subprocess.Popen(command, env=env)
     deadline = time.monotonic() + 300
@@ -234,6 +236,10 @@ def main() -> None:
     )
     parser.add_argument("--embedder", choices=["hashing", "model"], default="hashing")
     parser.add_argument("--workdir", type=Path, help="keep the store here (default: a temp dir)")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="uvicorn worker processes serving the REST API"
+    )
+    parser.add_argument("--out", default="rest_bench.json", help="results file name")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -257,7 +263,7 @@ def main() -> None:
             logger.info("in-process x%d: %s", level, in_process[str(level)])
         service.close()
         port = free_port()
-        server = start_server(settings, port)
+        server = start_server(settings, port, args.workers)
         try:
             rest = {}
             for level in args.concurrency:
@@ -290,7 +296,7 @@ def main() -> None:
             "embedder": "hashing" if args.embedder == "hashing" else "all-MiniLM-L6-v2",
             "concurrency": args.concurrency,
             "queries_per_level": args.queries,
-            "server": "uvicorn, 1 worker process, auth on, SQLite + FAISS",
+            "server": f"uvicorn, {args.workers} worker process(es), auth on, SQLite + FAISS",
         },
         "load": loaded,
         "in_process": in_process,
@@ -300,7 +306,7 @@ def main() -> None:
     foundation = Path(__file__).resolve().parent / "results" / "foundation_bench.json"
     if foundation.exists():
         result["foundation_bench"] = json.loads(foundation.read_text()).get("memsvc")
-    path = write_json("rest_bench.json", result)
+    path = write_json(args.out, result)
     print_table(result)
     print(f"results: {path}")
 
