@@ -105,7 +105,7 @@ def test_cache_reads_the_persistent_store_after_lru_eviction() -> None:
 
 
 def test_sentence_transformer_single_text_matches_the_batch(real_embedder: Embedder) -> None:
-    # One text takes a leaner path than a batch; both must give the same vector.
+    # Padding in a batch must not change a text's vector: alone or batched, the same.
     texts = ["What did Caroline say about the support group?", "", "日本語のテキスト", "x " * 400]
     batch = real_embedder.embed(texts)
     single = np.stack([real_embedder.embed([t])[0] for t in texts])
