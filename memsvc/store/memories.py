@@ -90,8 +90,9 @@ def get_rows(
 
 
 # By primary key only: with the namespace in the WHERE clause SQLite chose a scope index and
-# read the whole namespace (21 ms at 100k events instead of 0.1 ms). Built once: the search
-# path loads rows several times per query, and building the statement cost more than running it.
+# read the whole namespace (21 ms at 100k events instead of 0.1 ms). Built once, with an
+# expanding IN: loading 60 events at 100k took 0.78 ms against 0.94 ms with the statement built
+# per call, and the search path loads rows several times per query.
 _BY_IDS = {
     kind: sa.select(model).where(model.id.in_(sa.bindparam("ids", expanding=True)))
     for kind, model in MODEL_BY_KIND.items()
