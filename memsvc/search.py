@@ -46,12 +46,12 @@ from memsvc.retrieval.speakers import speaker_match
 from memsvc.search_candidates import (
     RecordCache,
     episode_events,
-    neighbour_ids,
     ranked_candidates,
     source_refs,
 )
 from memsvc.search_plan import ScopeStates, SearchPlan, SearchRequest, plan_search
 from memsvc.store import tables as t
+from memsvc.store.memories import event_neighbours
 from memsvc.types import Hit, MemoryKind, MemoryRecord, MemoryRef, SearchResult, utcnow
 
 __all__ = ["SearchRequest", "Searcher", "make_reranker"]
@@ -248,7 +248,7 @@ class Searcher:
             return pool
         anchors = self._anchors(run, pool)
         rows = [run.records.row(encode_key(MemoryRef(MemoryKind.EVENT, i))) for i, _ in anchors]
-        around = neighbour_ids(
+        around = event_neighbours(
             run.records.session,
             run.namespace_id,
             [row for row in rows if isinstance(row, t.Event)],

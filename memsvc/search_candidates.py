@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -31,7 +30,6 @@ __all__ = [
     "Candidates",
     "RecordCache",
     "episode_events",
-    "neighbour_ids",
     "ranked_candidates",
     "scope_speakers",
     "source_refs",
@@ -207,57 +205,6 @@ def scope_speakers(session: Session, namespace_id: int, scope: Scope) -> list[st
         .distinct()
     )
     return sorted(str(s) for s in session.scalars(stmt) if s)
-
-
-def neighbour_ids(
-    session: Session, namespace_id: int, events: Sequence[t.Event], *, before: int, after: int
-) -> dict[int, tuple[list[int], list[int]]]:
-    """The events told just before and after each of ``events``, in one query.
-
-    The same neighbourhood as :func:`memsvc.store.memories.event_neighbours` (the event's own
-    conversation: equal user, agent and session; ordered by event time, then id), for many
-    events at once: one UNION ALL of two ordered, limited selects per event.
-
-    Returns:
-        ``{event id: (ids before it, ids after it)}``, both in time order.
-    """
-    key = sa.tuple_(t.Event.occurred_at, t.Event.id)
-    parts = []
-    for event in events:
-        same = [t.Event.namespace_id == namespace_id]
-        for name in ("user_id", "agent_id", "session_id"):
-            column, value = getattr(t.Event, name), getattr(event, name)
-            same.append(column.is_(None) if value is None else column == value)
-        here = sa.tuple_(sa.literal(event.occurred_at, t.UTCDateTime()), sa.literal(event.id))
-        for side, limit in ((-1, before), (1, after)):
-            if limit <= 0:
-                continue
-            order = (
-                (t.Event.occurred_at.desc(), t.Event.id.desc())
-                if side < 0
-                else (t.Event.occurred_at, t.Event.id)
-            )
-            select = (
-                sa.select(
-                    sa.literal(event.id).label("anchor"),
-                    sa.literal(side).label("side"),
-                    t.Event.id.label("id"),
-                    t.Event.occurred_at.label("at"),
-                )
-                .where(*same, key < here if side < 0 else key > here)
-                .order_by(*order)
-                .limit(limit)
-            )
-            parts.append(select.subquery().select())
-    out: dict[int, tuple[list[int], list[int]]] = {e.id: ([], []) for e in events}
-    if not parts:
-        return out
-    found: dict[tuple[int, int], list[tuple[Any, int]]] = {}
-    for anchor, side, event_id, at in session.execute(sa.union_all(*parts)):
-        found.setdefault((int(anchor), int(side)), []).append((at, int(event_id)))
-    for (anchor, side), items in found.items():
-        out[anchor][0 if side < 0 else 1].extend(i for _, i in sorted(items))
-    return out
 
 
 def episode_events(

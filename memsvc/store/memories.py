@@ -177,48 +177,71 @@ def scope_ids(session: Session, namespace_id: int, scope: Scope, kind: MemoryKin
 
 
 def event_neighbours(
-    session: Session, namespace_id: int, event: t.Event, *, before: int, after: int
-) -> list[int]:
-    """Ids of the events just before and after ``event`` in the same conversation, in time order.
+    session: Session, namespace_id: int, events: Sequence[t.Event], *, before: int, after: int
+) -> dict[int, tuple[list[int], list[int]]]:
+    """The events told just before and after each of ``events``, in one query.
 
-    The conversation is the event's session when it has one, else its user/agent scope.
+    An event's neighbourhood is its own conversation (equal user, agent and session), ordered by
+    event time, then id: one UNION ALL of two ordered, limited selects per event.
+
+    Returns:
+        ``{event id: (ids before it, ids after it)}``, both in time order.
     """
     model = t.Event
-    same = [model.namespace_id == namespace_id]
-    for name in ("user_id", "agent_id", "session_id"):
-        same.append(
-            getattr(model, name).is_(None)
-            if getattr(event, name) is None
-            else getattr(model, name) == getattr(event, name)
+    parts = []
+    for event in events:
+        same = [model.namespace_id == namespace_id]
+        for name in ("user_id", "agent_id", "session_id"):
+            value = getattr(event, name)
+            column = getattr(model, name)
+            same.append(column.is_(None) if value is None else column == value)
+        when = event.occurred_at
+        # Plain range conditions on occurred_at (not a row-value comparison) let SQLite walk the
+        # (namespace, user|session, occurred_at) index and stop after `before`/`after` rows.
+        sides = (
+            (
+                -1,
+                before,
+                sa.and_(
+                    model.occurred_at <= when,
+                    sa.or_(model.occurred_at < when, model.id < event.id),
+                ),
+                (model.occurred_at.desc(), model.id.desc()),
+            ),
+            (
+                1,
+                after,
+                sa.and_(
+                    model.occurred_at >= when,
+                    sa.or_(model.occurred_at > when, model.id > event.id),
+                ),
+                (model.occurred_at, model.id),
+            ),
         )
-    when = event.occurred_at
-    # Plain range conditions on occurred_at (not a row-value comparison) let SQLite walk the
-    # (namespace, user|session, occurred_at) index and stop after `before`/`after` rows.
-    earlier = sa.and_(
-        model.occurred_at <= when,
-        sa.or_(model.occurred_at < when, model.id < event.id),
-    )
-    later = sa.and_(
-        model.occurred_at >= when,
-        sa.or_(model.occurred_at > when, model.id > event.id),
-    )
-    prev = list(
-        session.scalars(
-            sa.select(model.id)
-            .where(*same, earlier)
-            .order_by(model.occurred_at.desc(), model.id.desc())
-            .limit(before)
-        )
-    )
-    nxt = list(
-        session.scalars(
-            sa.select(model.id)
-            .where(*same, later)
-            .order_by(model.occurred_at, model.id)
-            .limit(after)
-        )
-    )
-    return [int(i) for i in reversed(prev)] + [int(i) for i in nxt]
+        for side, limit, condition, order in sides:
+            if limit <= 0:
+                continue
+            select = (
+                sa.select(
+                    sa.literal(event.id).label("anchor"),
+                    sa.literal(side).label("side"),
+                    model.id.label("id"),
+                    model.occurred_at.label("at"),
+                )
+                .where(*same, condition)
+                .order_by(*order)
+                .limit(limit)
+            )
+            parts.append(select.subquery().select())
+    out: dict[int, tuple[list[int], list[int]]] = {e.id: ([], []) for e in events}
+    if not parts:
+        return out
+    found: dict[tuple[int, int], list[tuple[Any, int]]] = {}
+    for anchor, side, event_id, at in session.execute(sa.union_all(*parts)):
+        found.setdefault((int(anchor), int(side)), []).append((at, int(event_id)))
+    for (anchor, side), items in found.items():
+        out[anchor][0 if side < 0 else 1].extend(i for _, i in sorted(items))
+    return out
 
 
 def latest_event_time(session: Session, namespace_id: int, scope: Scope) -> datetime | None:
