@@ -117,9 +117,15 @@ def _is_ingested(service: Any, conversation: Conversation) -> bool:
     from memsvc.types import MemoryKind, Scope
 
     scope = Scope(user_id=conversation.sample_id)
-    facts = service.get_all(scope=scope, kinds=[MemoryKind.FACT], limit=1)
-    events = service.get_all(scope=scope, kinds=[MemoryKind.EVENT], limit=1000)
-    return bool(facts.items) and len(events.items) == len(conversation.turns)
+    if not service.get_all(scope=scope, kinds=[MemoryKind.FACT], limit=1).items:
+        return False
+    events, cursor = 0, None
+    while True:  # every page: a conversation may hold more turns than one page
+        page = service.get_all(scope=scope, kinds=[MemoryKind.EVENT], cursor=cursor, limit=1000)
+        events += len(page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            return events == len(conversation.turns)
 
 
 def _reader_text(hit: Any) -> str:
