@@ -6,25 +6,44 @@ embedding cache and ``index verify`` always agree.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from memsvc.index.base import IndexTags
 from memsvc.store import tables as t
 from memsvc.store.records import ORMMemory, content_of
-from memsvc.types import FactStatus
+from memsvc.types import FactStatus, MemoryKind, MemoryRecord
 
-__all__ = ["index_tags", "index_text"]
+__all__ = ["index_tags", "index_text", "record_index_text"]
 
 
 def index_text(row: ORMMemory) -> str:
     """The text that is embedded and keyword-indexed for a memory row."""
     if isinstance(row, t.Event):
-        caption = (row.meta or {}).get("caption")
-        text = row.content if not caption else f"{row.content} [image: {caption}]"
-        return f"{row.speaker}: {text}" if row.speaker else text
+        return _event_text(row.content, row.speaker, row.meta)
     if isinstance(row, t.TreeNode) and (row.fact_id is not None or row.episode_id is not None):
         # A leaf repeats a fact or an episode summary that is indexed in its own right;
         # only the aggregated inner nodes add something searchable.
         return ""
     return content_of(row)
+
+
+def record_index_text(record: MemoryRecord) -> str:
+    """:func:`index_text` of the row behind ``record`` (equal for every kind)."""
+    if record.kind is MemoryKind.EVENT:
+        return _event_text(record.content, record.speaker, record.metadata)
+    attrs = record.attributes
+    if record.kind is MemoryKind.TREE_NODE and (
+        attrs.get("fact_id") is not None or attrs.get("episode_id") is not None
+    ):
+        return ""
+    return record.content
+
+
+def _event_text(content: str, speaker: str | None, meta: Mapping[str, Any] | None) -> str:
+    caption = (meta or {}).get("caption")
+    text = content if not caption else f"{content} [image: {caption}]"
+    return f"{speaker}: {text}" if speaker else text
 
 
 def index_tags(row: ORMMemory) -> IndexTags:

@@ -28,7 +28,7 @@ import numpy.typing as npt
 from sqlalchemy.orm import Session
 
 from memsvc.config import RetrievalSettings, Settings
-from memsvc.documents import index_text
+from memsvc.documents import record_index_text
 from memsvc.embed.cache import CachedEmbedder
 from memsvc.errors import ConfigError
 from memsvc.index.ids import decode_key, encode_key
@@ -50,7 +50,6 @@ from memsvc.search_candidates import (
     source_refs,
 )
 from memsvc.search_plan import ScopeStates, SearchPlan, SearchRequest, plan_search
-from memsvc.store import tables as t
 from memsvc.store.memories import event_neighbours
 from memsvc.types import Hit, MemoryKind, MemoryRecord, MemoryRef, SearchResult, utcnow
 
@@ -247,11 +246,12 @@ class Searcher:
         if self._cfg.contiguity == 0 or (kinds is not None and MemoryKind.EVENT not in kinds):
             return pool
         anchors = self._anchors(run, pool)
-        rows = [run.records.row(encode_key(MemoryRef(MemoryKind.EVENT, i))) for i, _ in anchors]
+        keys = [encode_key(MemoryRef(MemoryKind.EVENT, i)) for i, _ in anchors]
+        records = [run.records.record(key) for key in keys]
         around = event_neighbours(
             run.records.session,
             run.namespace_id,
-            [row for row in rows if isinstance(row, t.Event)],
+            [record for record in records if record is not None],
             before=self._cfg.contiguity,
             after=self._cfg.contiguity,
         )
@@ -398,8 +398,8 @@ def _merge_neighbours(
 
 
 def _text_of(records: RecordCache, key: int) -> str:
-    row = records.row(key)
-    return "" if row is None else index_text(row)
+    record = records.record(key)
+    return "" if record is None else record_index_text(record)
 
 
 def _signals(record: MemoryRecord) -> ScoreSignals:

@@ -21,8 +21,7 @@ from memsvc.index.base import IndexFilter
 from memsvc.index.ids import decode_key, encode_key
 from memsvc.index_sync import IndexSync
 from memsvc.store import tables as t
-from memsvc.store.memories import get_rows, scope_clause
-from memsvc.store.records import ORMMemory, to_record
+from memsvc.store.memories import get_records, scope_clause
 from memsvc.types import MemoryKind, MemoryRecord, MemoryRef, Scope
 
 __all__ = [
@@ -43,47 +42,36 @@ _WIDEN = 4
 
 
 class RecordCache:
-    """The rows one search has loaded, by index key (one SELECT per kind per batch)."""
+    """The memories one search has loaded, by index key (one SELECT per kind per batch)."""
 
     def __init__(self, session: Session, namespace_id: int) -> None:
         self.session = session
         self.namespace_id = namespace_id
-        self._rows: dict[int, ORMMemory] = {}
         self._records: dict[int, MemoryRecord] = {}
         self._missing: set[int] = set()
 
     def load(self, keys: Iterable[int]) -> None:
-        """Load the rows of ``keys`` not loaded yet (deleted ones are remembered as missing)."""
+        """Load the memories of ``keys`` not loaded yet (deleted ones are remembered as missing)."""
         by_kind: dict[MemoryKind, list[int]] = {}
         for key in keys:
             key = int(key)
-            if key in self._rows or key in self._missing:
+            if key in self._records or key in self._missing:
                 continue
             ref = decode_key(key)
             by_kind.setdefault(ref.kind, []).append(ref.id)
         for kind, ids in by_kind.items():
-            rows = get_rows(self.session, self.namespace_id, kind, ids)
+            found = get_records(self.session, self.namespace_id, kind, ids)
             for row_id in ids:
                 key = encode_key(MemoryRef(kind, row_id))
-                row = rows.get(row_id)
-                if row is None:
+                record = found.get(row_id)
+                if record is None:
                     self._missing.add(key)
                 else:
-                    self._rows[key] = row
+                    self._records[key] = record
 
     def record(self, key: int) -> MemoryRecord | None:
         """The memory behind ``key`` (``None`` when it is not loaded or no longer exists)."""
-        found = self._records.get(key)
-        if found is None:
-            row = self._rows.get(key)
-            if row is None:
-                return None
-            found = self._records[key] = to_record(row)
-        return found
-
-    def row(self, key: int) -> ORMMemory | None:
-        """The ORM row behind ``key``, if loaded."""
-        return self._rows.get(key)
+        return self._records.get(key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,9 +166,9 @@ def source_refs(
     out: dict[int, str] = {}
     missing = set()
     for event_id in {i for memory in memories for i in memory.source_event_ids}:
-        row = records.row(encode_key(MemoryRef(MemoryKind.EVENT, event_id)))
-        if isinstance(row, t.Event):
-            if (ref := (row.meta or {}).get("ref")) is not None:
+        record = records.record(encode_key(MemoryRef(MemoryKind.EVENT, event_id)))
+        if record is not None:
+            if (ref := record.metadata.get("ref")) is not None:
                 out[event_id] = str(ref)
         else:
             missing.add(event_id)

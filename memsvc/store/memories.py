@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from memsvc.errors import MemoryNotFound
 from memsvc.store import tables as t
-from memsvc.store.records import MODEL_BY_KIND, ORMMemory, to_record
+from memsvc.store.records import MODEL_BY_KIND, ORMMemory, record_from, to_record
 from memsvc.types import FactStatus, MemoryKind, MemoryRecord, MemoryRef, Scope
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "count_by_kind",
     "delete_rows",
     "event_neighbours",
+    "get_records",
     "get_row",
     "get_rows",
     "insert_events",
@@ -99,6 +101,33 @@ _BY_IDS = {
 }
 
 
+def get_records(
+    session: Session, namespace_id: int, kind: MemoryKind, ids: Iterable[int]
+) -> dict[int, MemoryRecord]:
+    """Records by id, read as plain rows (missing ones are absent from the result).
+
+    What the read path uses: the same records as ``to_record(get_rows(...))`` without the
+    ORM's identity map and instrumentation (80 events at 100k: 1.2 ms against 2.0 ms).
+    """
+    wanted = sorted(set(ids))
+    out: dict[int, MemoryRecord] = {}
+    stmt = _COLUMNS_BY_IDS[kind]
+    for start in range(0, len(wanted), 500):
+        for row in session.execute(stmt, {"ids": wanted[start : start + 500]}):
+            if row.namespace_id == namespace_id:
+                out[row.id] = record_from(kind, row)
+    return out
+
+
+def _columns_by_ids(model: type[ORMMemory]) -> sa.Select[Any]:
+    """Every mapped column, labelled with its attribute name (``meta``, not ``metadata``)."""
+    columns = [attr.columns[0].label(attr.key) for attr in model.__mapper__.column_attrs]
+    return sa.select(*columns).where(model.__table__.c.id.in_(sa.bindparam("ids", expanding=True)))
+
+
+_COLUMNS_BY_IDS = {kind: _columns_by_ids(model) for kind, model in MODEL_BY_KIND.items()}
+
+
 def list_records(
     session: Session,
     namespace_id: int,
@@ -177,7 +206,12 @@ def scope_ids(session: Session, namespace_id: int, scope: Scope, kind: MemoryKin
 
 
 def event_neighbours(
-    session: Session, namespace_id: int, events: Sequence[t.Event], *, before: int, after: int
+    session: Session,
+    namespace_id: int,
+    events: Sequence[MemoryRecord],
+    *,
+    before: int,
+    after: int,
 ) -> dict[int, tuple[list[int], list[int]]]:
     """The events told just before and after each of ``events``, in one query.
 
@@ -187,15 +221,46 @@ def event_neighbours(
     Returns:
         ``{event id: (ids before it, ids after it)}``, both in time order.
     """
+    out: dict[int, tuple[list[int], list[int]]] = {e.ref.id: ([], []) for e in events}
+    if not events or (before <= 0 and after <= 0):
+        return out
+    shape = tuple(tuple(getattr(e.scope, name) is None for name in _SCOPE_NAMES) for e in events)
+    params: dict[str, Any] = {"ns": namespace_id}
+    for i, event in enumerate(events):
+        params[f"a{i}"] = event.ref.id
+        params[f"t{i}"] = event.occurred_at
+        for name in _SCOPE_NAMES:
+            if (value := getattr(event.scope, name)) is not None:
+                params[f"{name}{i}"] = value
+    found: dict[tuple[int, int], list[tuple[Any, int]]] = {}
+    for anchor, side, event_id, at in session.execute(
+        _neighbours_statement(shape, before, after), params
+    ):
+        found.setdefault((int(anchor), int(side)), []).append((at, int(event_id)))
+    for (anchor, side), items in found.items():
+        out[anchor][0 if side < 0 else 1].extend(i for _, i in sorted(items))
+    return out
+
+
+_SCOPE_NAMES = ("user_id", "agent_id", "session_id")
+
+
+@functools.lru_cache(maxsize=256)
+def _neighbours_statement(
+    shape: tuple[tuple[bool, ...], ...], before: int, after: int
+) -> sa.CompoundSelect[Any]:
+    """The UNION ALL of :func:`event_neighbours` for anchors whose scope keys are null as in
+    ``shape``, with bound parameters: built and compiled once per shape rather than per search
+    (building it was ~1 ms of a 9 ms search at 100k events)."""
     model = t.Event
     parts = []
-    for event in events:
-        same = [model.namespace_id == namespace_id]
-        for name in ("user_id", "agent_id", "session_id"):
-            value = getattr(event, name)
+    for i, nulls in enumerate(shape):
+        same = [model.namespace_id == sa.bindparam("ns")]
+        for name, is_null in zip(_SCOPE_NAMES, nulls, strict=True):
             column = getattr(model, name)
-            same.append(column.is_(None) if value is None else column == value)
-        when = event.occurred_at
+            same.append(column.is_(None) if is_null else column == sa.bindparam(f"{name}{i}"))
+        when: sa.BindParameter[Any] = sa.bindparam(f"t{i}")
+        event_id = sa.bindparam(f"a{i}", type_=sa.Integer)
         # Plain range conditions on occurred_at (not a row-value comparison) let SQLite walk the
         # (namespace, user|session, occurred_at) index and stop after `before`/`after` rows.
         sides = (
@@ -204,7 +269,7 @@ def event_neighbours(
                 before,
                 sa.and_(
                     model.occurred_at <= when,
-                    sa.or_(model.occurred_at < when, model.id < event.id),
+                    sa.or_(model.occurred_at < when, model.id < event_id),
                 ),
                 (model.occurred_at.desc(), model.id.desc()),
             ),
@@ -213,7 +278,7 @@ def event_neighbours(
                 after,
                 sa.and_(
                     model.occurred_at >= when,
-                    sa.or_(model.occurred_at > when, model.id > event.id),
+                    sa.or_(model.occurred_at > when, model.id > event_id),
                 ),
                 (model.occurred_at, model.id),
             ),
@@ -223,7 +288,7 @@ def event_neighbours(
                 continue
             select = (
                 sa.select(
-                    sa.literal(event.id).label("anchor"),
+                    event_id.label("anchor"),
                     sa.literal(side).label("side"),
                     model.id.label("id"),
                     model.occurred_at.label("at"),
@@ -233,15 +298,7 @@ def event_neighbours(
                 .limit(limit)
             )
             parts.append(select.subquery().select())
-    out: dict[int, tuple[list[int], list[int]]] = {e.id: ([], []) for e in events}
-    if not parts:
-        return out
-    found: dict[tuple[int, int], list[tuple[Any, int]]] = {}
-    for anchor, side, event_id, at in session.execute(sa.union_all(*parts)):
-        found.setdefault((int(anchor), int(side)), []).append((at, int(event_id)))
-    for (anchor, side), items in found.items():
-        out[anchor][0 if side < 0 else 1].extend(i for _, i in sorted(items))
-    return out
+    return sa.union_all(*parts)
 
 
 def latest_event_time(session: Session, namespace_id: int, scope: Scope) -> datetime | None:

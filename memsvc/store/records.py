@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from memsvc.store import tables as t
 from memsvc.types import MemoryKind, MemoryRecord, MemoryRef, Scope
 
-__all__ = ["MODEL_BY_KIND", "ORMMemory", "content_of", "to_record"]
+__all__ = ["KIND_BY_MODEL", "MODEL_BY_KIND", "ORMMemory", "content_of", "record_from", "to_record"]
 
 ORMMemory = t.Event | t.Episode | t.Fact | t.Summary | t.TreeNode
 
@@ -20,9 +21,19 @@ MODEL_BY_KIND: dict[MemoryKind, type[ORMMemory]] = {
 }
 
 
-def scope_of(row: ORMMemory) -> Scope:
+KIND_BY_MODEL: dict[type[ORMMemory], MemoryKind] = {m: k for k, m in MODEL_BY_KIND.items()}
+
+
+def scope_of(row: Any) -> Scope:
     """The scope columns of a row (tree nodes and profiles may have only a user or agent)."""
-    return Scope(user_id=row.user_id, agent_id=row.agent_id, session_id=row.session_id)
+    return _scope(row.user_id, row.agent_id, row.session_id)
+
+
+@functools.lru_cache(maxsize=4096)
+def _scope(user_id: str | None, agent_id: str | None, session_id: str | None) -> Scope:
+    # Scopes are few and immutable; building one validates its keys, which a search loading
+    # ~100 rows paid once per row.
+    return Scope(user_id=user_id, agent_id=agent_id, session_id=session_id)
 
 
 def content_of(row: ORMMemory) -> str:
@@ -35,8 +46,14 @@ def content_of(row: ORMMemory) -> str:
 
 
 def to_record(row: ORMMemory) -> MemoryRecord:
-    """The uniform record of a row."""
-    if isinstance(row, t.Event):
+    """The uniform record of an ORM row."""
+    return record_from(KIND_BY_MODEL[type(row)], row)
+
+
+def record_from(kind: MemoryKind, row: Any) -> MemoryRecord:
+    """The uniform record of a row of ``kind``: an ORM object, or a Core row whose column
+    names are the ORM attribute names (what the search path loads, without the ORM's cost)."""
+    if kind is MemoryKind.EVENT:
         return MemoryRecord(
             ref=MemoryRef(MemoryKind.EVENT, row.id),
             scope=scope_of(row),
@@ -50,7 +67,7 @@ def to_record(row: ORMMemory) -> MemoryRecord:
             source_event_ids=(row.id,),
             episode_id=row.episode_id,
         )
-    if isinstance(row, t.Fact):
+    if kind is MemoryKind.FACT:
         attrs: dict[str, Any] = {
             "subject": row.subject,
             "predicate": row.predicate,
@@ -76,7 +93,7 @@ def to_record(row: ORMMemory) -> MemoryRecord:
             episode_id=row.episode_id,
             attributes=attrs,
         )
-    if isinstance(row, t.Episode):
+    if kind is MemoryKind.EPISODE:
         return MemoryRecord(
             ref=MemoryRef(MemoryKind.EPISODE, row.id),
             scope=scope_of(row),
@@ -92,7 +109,7 @@ def to_record(row: ORMMemory) -> MemoryRecord:
                 "boundary_reason": row.boundary_reason,
             },
         )
-    if isinstance(row, t.Summary):
+    if kind is MemoryKind.SUMMARY:
         return MemoryRecord(
             ref=MemoryRef(MemoryKind.SUMMARY, row.id),
             scope=scope_of(row),

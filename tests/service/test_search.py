@@ -276,3 +276,47 @@ def test_search_locomo_conversation_recall_at_10_stays_above_floor(
 
     assert len(recalls) == 150
     assert sum(recalls) / len(recalls) >= LOCOMO_R10_FLOOR
+
+
+def test_search_rows_are_the_same_records_and_texts_as_the_orm_gives(
+    service: MemoryService,
+) -> None:
+    from memsvc.documents import index_text, record_index_text
+    from memsvc.store.memories import get_records, get_rows
+    from memsvc.store.records import to_record
+
+    for i, text in enumerate(
+        ["I adopted a cat named Miso.", "I live in Berlin.", "My sister plays the violin."]
+    ):
+        _say(service, text, T0 + timedelta(hours=i), metadata={"ref": f"m{i}", "caption": "x"})
+    service.run_pending_jobs()
+    ns = service.namespace_id(None)
+    with service.read() as session:
+        for kind in MemoryKind:
+            rows = get_rows(session, ns, kind, range(1, 200))
+            records = get_records(session, ns, kind, range(1, 200))
+            assert rows, f"no {kind.value} was built"
+            assert records == {i: to_record(row) for i, row in rows.items()}
+            for i, row in rows.items():
+                assert record_index_text(records[i]) == index_text(row)
+        assert get_records(session, ns + 1, MemoryKind.EVENT, list(rows)) == {}
+
+
+def test_event_neighbours_mix_scopes_with_and_without_a_session(service: MemoryService) -> None:
+    from memsvc.store.memories import event_neighbours, get_records
+
+    in_session = Scope(user_id="alice", session_id="s1")
+    for i in range(3):
+        _say(service, f"plain turn {i}", T0 + timedelta(minutes=i))
+        _say(service, f"session turn {i}", T0 + timedelta(minutes=i), scope=in_session)
+    ns = service.namespace_id(None)
+    with service.read() as session:
+        events = sorted(get_records(session, ns, MemoryKind.EVENT, range(1, 7)).values(),
+                        key=lambda r: r.ref.id)  # fmt: skip
+        plain = [e for e in events if e.scope.session_id is None]
+        threaded = [e for e in events if e.scope.session_id == "s1"]
+        around = event_neighbours(session, ns, [plain[1], threaded[1]], before=1, after=5)
+        again = event_neighbours(session, ns, [threaded[0]], before=2, after=1)
+    assert around[plain[1].ref.id] == ([plain[0].ref.id], [plain[2].ref.id])
+    assert around[threaded[1].ref.id] == ([threaded[0].ref.id], [threaded[2].ref.id])
+    assert again[threaded[0].ref.id] == ([], [threaded[1].ref.id])
