@@ -36,14 +36,21 @@ def make_embedder(cfg: EmbedSettings) -> Embedder:
     raise ConfigError(f"unknown embedder backend {cfg.backend!r}")
 
 
-def _limit_index_threads() -> None:
-    """One OpenMP thread for FAISS: searches are small and run on many request threads at once;
-    with 2 threads per search a 10k flat search took 63 ms under load instead of 3.6 ms."""
+def _limit_search_threads() -> None:
+    """One thread inside FAISS and inside NumPy's BLAS: a search runs many tiny products
+    (one query against a user's vectors) on many request threads at once, where a second
+    thread per product only adds hand-off and spinning. Measured: a 10k flat search took 63 ms
+    under load with 2 OpenMP threads instead of 3.6 ms; at 100k memories one in-process search
+    took p50 9.2 ms with NumPy's 2 BLAS threads and 8.0 ms with one (``rest_bench.py``'s
+    queries, 300 in a row). The embedding model's own threads (torch) are left as they are."""
     try:
         import faiss
     except ImportError:  # pragma: no cover - faiss is a hard dependency
         return
     faiss.omp_set_num_threads(1)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
 
 
 def build_service(
@@ -62,7 +69,7 @@ def build_service(
         StoreUnavailable: the database cannot be reached.
         ConfigError: a backend cannot be loaded.
     """
-    _limit_index_threads()
+    _limit_search_threads()
     engine = make_engine(settings.db)
     check_connection(engine)
     is_sqlite = engine.dialect.name == "sqlite"
