@@ -367,6 +367,17 @@ class ApiSettings(BaseModel):
         default=600, ge=0, description="Requests per minute per key (0: unlimited)."
     )
     cors_origins: list[str] = Field(default_factory=list, description="Allowed CORS origins.")
+    search_concurrency: int = Field(
+        default=2,
+        ge=1,
+        le=256,
+        description=(
+            "Searches one worker process runs at once; later ones wait in arrival order. "
+            "A search is mostly Python work under one interpreter lock, so running more at "
+            "once only makes each slower. Raise it when searches wait on a remote LLM or "
+            "embedding API."
+        ),
+    )
 
 
 class Settings(BaseSettings):

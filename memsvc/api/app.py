@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING
 
+import anyio
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
@@ -98,6 +99,7 @@ def create_app(
         authenticator=Authenticator(settings.api, default_namespace=settings.namespace),
         limiter=RateLimiter(settings.api.rate_limit_per_minute),
         metrics=metrics,
+        search_slots=anyio.CapacityLimiter(settings.api.search_concurrency),
     )
     app.state.service = service
     install_error_handlers(app)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -47,6 +48,7 @@ class ApiState:
     authenticator: Authenticator
     limiter: RateLimiter
     metrics: Metrics
+    search_slots: anyio.CapacityLimiter
 
 
 async def get_api_state(request: Request) -> ApiState:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import signal
 import socket
 import sqlite3
@@ -17,54 +16,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cli.processes import ROOT
+from cli.processes import start_cli as _start
+from cli.processes import stop as _stop
+from cli.processes import wait_for as _wait_for
 from click.testing import CliRunner
 
 from memsvc.cli.main import cli
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _start(*args: str) -> tuple[subprocess.Popen[str], queue.Queue[str]]:
-    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
-    env = {**os.environ, "PYTHONPATH": path, "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "memsvc.cli.main", "--log-level", "INFO", *args],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-        env=env,
-    )
-    lines: queue.Queue[str] = queue.Queue()
-
-    def pump() -> None:
-        assert proc.stderr is not None
-        with proc.stderr:
-            for line in proc.stderr:
-                lines.put(line)
-
-    threading.Thread(target=pump, daemon=True).start()
-    return proc, lines
-
-
-def _wait_for(lines: queue.Queue[str], needle: str, count: int, timeout: float) -> list[str]:
-    seen: list[str] = []
-    deadline = time.monotonic() + timeout
-    while sum(needle in line for line in seen) < count:
-        try:
-            seen.append(lines.get(timeout=max(0.01, deadline - time.monotonic())))
-        except queue.Empty:
-            raise AssertionError(f"{needle!r} x{count} not logged; got {seen}") from None
-    return seen
-
-
-def _stop(proc: subprocess.Popen[str]) -> int:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        return proc.wait(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
 
 
 @pytest.mark.slow

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated
 
+import anyio
 from fastapi import APIRouter, Query
 
-from memsvc.api.deps import CallerDep, ServiceDep
+from memsvc.api.auth import Caller
+from memsvc.api.deps import ApiStateDep, CallerDep, ServiceDep
 from memsvc.api.errors import ERROR_RESPONSES
 from memsvc.schemas import MemoryList, ProfileResponse, SearchRequestBody, SearchResponse
+from memsvc.service import MemoryService
 from memsvc.types import Scope
 
 __all__ = ["router"]
@@ -19,13 +23,22 @@ ScopeParam = Annotated[str | None, Query(max_length=128, description="Scope key.
 
 
 @router.post("/search", summary="Search memories")
-def search(body: SearchRequestBody, caller: CallerDep, service: ServiceDep) -> SearchResponse:
+async def search(
+    body: SearchRequestBody, caller: CallerDep, service: ServiceDep, state: ApiStateDep
+) -> SearchResponse:
     """The memories that matter for ``query``, best first, with provenance and validity.
 
     Hybrid (dense + BM25) iterative retrieval over facts, events, episodes, summaries and tree
     nodes. ``as_of`` answers with what was true then; ``context_tokens`` also returns a
     ready-to-use context string within that budget.
     """
+    # At most api.search_concurrency searches run at once, the others queue in arrival order:
+    # run together, CPU-bound searches share one interpreter lock and all finish late.
+    run = functools.partial(_search, body, caller, service)
+    return await anyio.to_thread.run_sync(run, limiter=state.search_slots)
+
+
+def _search(body: SearchRequestBody, caller: Caller, service: MemoryService) -> SearchResponse:
     result = service.search(
         body.query,
         scope=Scope(body.user_id, body.agent_id, body.session_id),
