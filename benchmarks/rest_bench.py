@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -170,13 +171,27 @@ class RawHttpClient:
         self._writer: asyncio.StreamWriter | None = None
 
     async def post(self, path: str, payload: Any) -> tuple[int, bytes]:
-        """POST ``payload`` as JSON; returns the status and the body."""
+        """POST ``payload`` as JSON; returns the status and the body.
+
+        A kept-alive connection the server has closed meanwhile (uvicorn closes idle ones after
+        5 s) is opened again and the request sent once more, as HTTP clients do.
+        """
+        body = json.dumps(payload).encode()
+        reused = self._writer is not None
+        try:
+            return await self._exchange(path, body)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            await self.close()
+            if not reused:
+                raise
+            return await self._exchange(path, body)
+
+    async def _exchange(self, path: str, body: bytes) -> tuple[int, bytes]:
         if self._writer is None:
             self._reader, self._writer = await asyncio.open_connection(self._host, self._port)
             sock = self._writer.get_extra_info("socket")
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         assert self._reader is not None
-        body = json.dumps(payload).encode()
         head = (
             f"POST {path} HTTP/1.1\r\nHost: {self._host}:{self._port}\r\n{self._fixed}"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
@@ -187,20 +202,26 @@ class RawHttpClient:
         status = int(lines[0].split(" ", 2)[1])
         fields = {k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:])}
         if "content-length" in fields:
-            return status, await self._reader.readexactly(int(fields["content-length"]))
-        if fields.get("transfer-encoding", "").lower() == "chunked":
+            content = await self._reader.readexactly(int(fields["content-length"]))
+        elif fields.get("transfer-encoding", "").lower() == "chunked":
             chunks = []
             while size := int((await self._reader.readuntil(b"\r\n")).strip(), 16):
                 chunks.append(await self._reader.readexactly(size + 2))
             await self._reader.readuntil(b"\r\n")
-            return status, b"".join(c[:-2] for c in chunks)
-        raise RuntimeError("a response with neither Content-Length nor chunked encoding")
+            content = b"".join(c[:-2] for c in chunks)
+        else:
+            raise RuntimeError("a response with neither Content-Length nor chunked encoding")
+        if fields.get("connection", "").lower() == "close":
+            await self.close()
+        return status, content
 
     async def close(self) -> None:
-        """Close the connection."""
-        if self._writer is not None:
-            self._writer.close()
-            await self._writer.wait_closed()
+        """Close the connection (if open)."""
+        writer, self._reader, self._writer = self._writer, None, None
+        if writer is not None:
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
 
 
 async def bench_rest(
