@@ -163,14 +163,15 @@ class _Pool:
         )
         process.start()
         child_end.close()
+        parent_end.setblocking(False)
         return _Worker(index=index, process=process, channel=parent_end)
 
     def live(self, worker: _Worker) -> int:
         return worker.sent - int(self.closed[worker.index])
 
-    def pick(self) -> _Worker | None:
-        """The ready worker with the fewest open connections (ties in turn)."""
-        ready = [w for w in self.workers if w.ready]
+    def pick(self, skip: set[int] | frozenset[int] = frozenset()) -> _Worker | None:
+        """The ready worker with the fewest open connections (ties in turn), not in ``skip``."""
+        ready = [w for w in self.workers if w.ready and w.index not in skip]
         if not ready:
             return None
         self.turn += 1
@@ -225,10 +226,8 @@ def serve_balanced(
             # Nothing is dealt until every worker has started: a client that connects early
             # would otherwise stay on the first worker ready for as long as it keeps alive.
             is_up = is_up or all(w.started for w in pool.workers)
-            while is_up and pending and (target := pool.pick()) is not None:
-                conn = pending.popleft()
-                if _hand(target, conn):
-                    target.sent += 1
+            if is_up:
+                _deal(pool, pending)
     finally:
         selector.close()
         listener.close()
@@ -256,6 +255,8 @@ def _accept_all(listener: socket.socket, pending: deque[socket.socket]) -> None:
 def _read_status(worker: _Worker, selector: selectors.BaseSelector) -> None:
     try:
         message = worker.channel.recv(16)
+    except BlockingIOError:
+        return
     except OSError:
         message = b""
     if message == _READY:
@@ -266,16 +267,25 @@ def _read_status(worker: _Worker, selector: selectors.BaseSelector) -> None:
         worker.ready = False
 
 
-def _hand(worker: _Worker, conn: socket.socket) -> bool:
-    """Send ``conn`` to ``worker``; this process keeps no copy."""
-    try:
-        socket.send_fds(worker.channel, [b"c"], [conn.fileno()])
-        return True
-    except OSError:
-        logger.warning("worker %d did not take a connection; it is closed", worker.index)
-        return False
-    finally:
-        conn.close()
+def _deal(pool: _Pool, pending: deque[socket.socket]) -> None:
+    """Hand out waiting connections; a worker whose channel is full is passed over this round."""
+    full: set[int] = set()
+    while pending:
+        target = pool.pick(skip=full)
+        if target is None:
+            return
+        conn = pending.popleft()
+        try:
+            socket.send_fds(target.channel, [b"c"], [conn.fileno()])
+        except BlockingIOError:  # its event loop is not reading: keep the connection waiting
+            pending.appendleft(conn)
+            full.add(target.index)
+            continue
+        except OSError:
+            logger.warning("worker %d did not take a connection; it is closed", target.index)
+        else:
+            target.sent += 1
+        conn.close()  # the worker has its own descriptor now
 
 
 def _replace_dead(pool: _Pool, selector: selectors.BaseSelector) -> bool:
