@@ -112,11 +112,17 @@ async def _serve_connection(
 
 
 def _worker_main(
-    index: int, channel: socket.socket, settings_json: str, log_level: str, closed: Any
+    index: int,
+    channel: socket.socket,
+    settings_json: str,
+    log_level: str,
+    closed: Any,
+    logs: tuple[int, logging.Formatter | None, dict[str, int]],
 ) -> None:
     """One worker process: build the app from the settings and serve handed connections."""
     global _closed_counter, _closed_index
     _closed_counter, _closed_index = closed, index
+    _use_logging(*logs)
     from memsvc.api.app import create_app
     from memsvc.config import Settings
 
@@ -126,6 +132,34 @@ def _worker_main(
     server.run(sockets=[])
     if not server.started:
         sys.exit(_STARTUP_FAILURE)
+
+
+def _logging_of_this_process() -> tuple[int, logging.Formatter | None, dict[str, int]]:
+    """The root logger's level, the format of its stream handler and the levels set on named
+    loggers (what ``memsvc --log-level/--log-format`` set up), for the workers to log alike."""
+    root = logging.getLogger()
+    formatter = next(
+        (h.formatter for h in root.handlers if isinstance(h, logging.StreamHandler)), None
+    )
+    levels = {
+        name: logger.level
+        for name, logger in logging.root.manager.loggerDict.items()
+        if isinstance(logger, logging.Logger) and logger.level != logging.NOTSET
+    }
+    return root.level, formatter, levels
+
+
+def _use_logging(level: int, formatter: logging.Formatter | None, levels: dict[str, int]) -> None:
+    """Log to stderr as the parent does (a spawned process starts with no handler at all)."""
+    for name, named_level in levels.items():
+        logging.getLogger(name).setLevel(named_level)
+    if formatter is None:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(level)
 
 
 @dataclass
@@ -158,7 +192,14 @@ class _Pool:
         self.closed[index] = 0
         process = self.context.Process(
             target=_worker_main,
-            args=(index, child_end, self.settings_json, self.log_level, self.closed),
+            args=(
+                index,
+                child_end,
+                self.settings_json,
+                self.log_level,
+                self.closed,
+                _logging_of_this_process(),
+            ),
             name=f"memsvc-worker-{index}",
         )
         process.start()

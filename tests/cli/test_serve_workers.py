@@ -4,6 +4,7 @@ stops everything, and a worker that cannot start stops the server with an error.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -152,3 +153,15 @@ def test_a_worker_that_cannot_start_stops_the_server(base_args: list[str], tmp_p
             proc.kill()
     assert code != 0
     wait_for(lines, "failed during startup", 1, timeout=5)
+
+
+def test_workers_log_in_the_format_the_cli_was_given(base_args: list[str]) -> None:
+    port = _free_port()
+    proc, lines = _serve([*base_args, "--log-format", "json"], port)
+    try:
+        # each worker warns that auth is off while it builds its app, in JSON like the parent
+        seen = wait_for(lines, "API authentication is OFF", 2, timeout=30)
+    finally:
+        stop(proc)  # type: ignore[arg-type]
+    warnings = [json.loads(line) for line in seen if "API authentication is OFF" in line]
+    assert len(warnings) == 2 and {w["level"] for w in warnings} == {"WARNING"}
