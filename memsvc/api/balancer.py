@@ -57,8 +57,13 @@ class _CountedProtocol(NoDelayHttpProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         """Let uvicorn clean up, then count the connection as closed."""
         super().connection_lost(exc)
-        if _closed_counter is not None:
-            _closed_counter[_closed_index] += 1
+        _count_closed()
+
+
+def _count_closed() -> None:
+    """One connection of this worker is over (the parent deals by open connections)."""
+    if _closed_counter is not None:
+        _closed_counter[_closed_index] += 1
 
 
 class _HandedServer(uvicorn.Server):
@@ -67,6 +72,7 @@ class _HandedServer(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, channel: socket.socket) -> None:
         super().__init__(config)
         self._channel = channel
+        self._handing: set[asyncio.Task[None]] = set()
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:  # noqa: ARG002
         """Run the app's startup; then take connections from the channel and say ready."""
@@ -98,17 +104,18 @@ class _HandedServer(uvicorn.Server):
                 self.should_exit = True
                 return
             for fd in fds:
-                conn = socket.socket(fileno=fd)
-                loop.create_task(_serve_connection(loop, self._protocol, conn))
+                task = loop.create_task(_serve_connection(loop, self._protocol, fd))
+                self._handing.add(task)  # the loop keeps only a weak reference to a task
+                task.add_done_callback(self._handing.discard)
 
 
-async def _serve_connection(
-    loop: asyncio.AbstractEventLoop, protocol: Any, conn: socket.socket
-) -> None:
+async def _serve_connection(loop: asyncio.AbstractEventLoop, protocol: Any, fd: int) -> None:
+    conn = socket.socket(fileno=fd)
     try:
         await loop.connect_accepted_socket(protocol, conn)
-    except OSError:  # the client left before the worker got to it
+    except OSError:  # the client left before the worker got to it: count it as closed
         conn.close()
+        _count_closed()
 
 
 def _worker_main(
