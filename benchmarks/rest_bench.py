@@ -58,7 +58,7 @@ ADMIN_KEY = "rest-bench-admin-key-0123456789"
 logger = logging.getLogger("rest_bench")
 
 
-def make_settings(workdir: Path, embedder: str) -> Any:
+def make_settings(workdir: Path, embedder: str, search_concurrency: int = 2) -> Any:
     from memsvc.config import (
         ApiSettings,
         ConsolidationSettings,
@@ -75,7 +75,12 @@ def make_settings(workdir: Path, embedder: str) -> Any:
         embed=EmbedSettings(backend="hashing") if embedder == "hashing" else EmbedSettings(),
         consolidation=ConsolidationSettings(enabled=False),
         limits=LimitSettings(max_batch=1000),
-        api=ApiSettings(auth=True, admin_key=ADMIN_KEY, rate_limit_per_minute=0),  # type: ignore[arg-type]
+        api=ApiSettings(
+            auth=True,
+            admin_key=ADMIN_KEY,  # type: ignore[arg-type]
+            rate_limit_per_minute=0,
+            search_concurrency=search_concurrency,
+        ),
     )
 
 
@@ -343,6 +348,12 @@ def main() -> None:
         action="store_true",
         help="with --workdir: search the store a previous run left there instead of loading",
     )
+    parser.add_argument(
+        "--search-concurrency",
+        type=int,
+        default=2,
+        help="api.search_concurrency of the server (searches one worker runs at once)",
+    )
     parser.add_argument("--out", default="rest_bench.json", help="results file name")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -352,7 +363,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = args.workdir or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
-        settings = make_settings(workdir, args.embedder)
+        settings = make_settings(workdir, args.embedder, args.search_concurrency)
         users = [f"user{i}" for i in range(args.users)]
         options = {"top_k": args.top_k, "rounds": args.rounds}
         service = build_service(settings, start_worker=False)
@@ -410,7 +421,7 @@ def main() -> None:
             "concurrency": args.concurrency,
             "queries_per_level": args.queries,
             "server": f"memsvc serve: uvicorn, {args.workers} worker process(es), auth on, "
-            "SQLite + FAISS",
+            f"SQLite + FAISS, search_concurrency={args.search_concurrency}",
             "load_generator": "RawHttpClient (asyncio)" if args.client == "raw" else "httpx",
         },
         "load": loaded,

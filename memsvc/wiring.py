@@ -40,9 +40,11 @@ def _limit_search_threads() -> None:
     """One thread inside FAISS and inside NumPy's BLAS: a search runs many tiny products
     (one query against a user's vectors) on many request threads at once, where a second
     thread per product only adds hand-off and spinning. Measured: a 10k flat search took 63 ms
-    under load with 2 OpenMP threads instead of 3.6 ms; at 100k memories one in-process search
-    took p50 9.2 ms with NumPy's 2 BLAS threads and 8.0 ms with one (``rest_bench.py``'s
-    queries, 300 in a row). The embedding model's own threads (torch) are left as they are."""
+    under load with 2 OpenMP threads instead of 3.6 ms; at 100k memories one search took p50
+    5.65 ms with NumPy's 2 BLAS threads and 5.48 ms with one (1,080 searches alternating in
+    blocks, ``benchmarks/read_path_parts.py``): small, but not worse in any run. The cap is
+    process-wide, so an application embedding ``Memory`` gets one BLAS thread too; the
+    embedding model's own threads (torch) are left as they are."""
     try:
         import faiss
     except ImportError:  # pragma: no cover - faiss is a hard dependency

@@ -107,7 +107,8 @@ def get_records(
     """Records by id, read as plain rows (missing ones are absent from the result).
 
     What the read path uses: the same records as ``to_record(get_rows(...))`` without the
-    ORM's identity map and instrumentation (80 events at 100k: 1.2 ms against 2.0 ms).
+    ORM's identity map and instrumentation (80 random events of 100k: 1.66 ms against 1.88 ms,
+    best of three passes over 300 sets; ``benchmarks/read_path_parts.py``).
     """
     wanted = sorted(set(ids))
     out: dict[int, MemoryRecord] = {}
@@ -251,7 +252,8 @@ def _neighbours_statement(
 ) -> sa.CompoundSelect[Any]:
     """The UNION ALL of :func:`event_neighbours` for anchors whose scope keys are null as in
     ``shape``, with bound parameters: built and compiled once per shape rather than per search
-    (building it was ~1 ms of a 9 ms search at 100k events)."""
+    (5 anchors at 100k events: 0.97 ms a call against 2.74 ms with the statement rebuilt;
+    ``benchmarks/read_path_parts.py``)."""
     model = t.Event
     parts = []
     for i, nulls in enumerate(shape):
