@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
-import os
 import selectors
 import signal
 import socket
@@ -188,11 +187,12 @@ class _Pool:
     size: int
     context: Any = field(default_factory=lambda: multiprocessing.get_context("spawn"))
     workers: list[_Worker] = field(default_factory=list)
-    closed: Any = None
     turn: int = 0
 
     def __post_init__(self) -> None:
-        self.closed = self.context.Array("q", self.size, lock=False)
+        # Connections each worker has closed, written by the workers; the parent counts the
+        # ones it sent, so open = sent - closed without any message per close.
+        self.closed: Any = self.context.Array("q", self.size, lock=False)
 
     def start(self, index: int) -> _Worker:
         parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -358,9 +358,8 @@ def _replace_dead(pool: _Pool, selector: selectors.BaseSelector) -> bool:
 def _stop(workers: list[_Worker]) -> None:
     """SIGTERM to every worker (uvicorn finishes open requests), then wait; kill stragglers."""
     for worker in workers:
-        if worker.process.is_alive() and worker.process.pid is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(worker.process.pid, signal.SIGTERM)
+        if worker.process.is_alive():
+            worker.process.terminate()
     deadline = time.monotonic() + _STOP_TIMEOUT_S
     for worker in workers:
         worker.process.join(timeout=max(0.0, deadline - time.monotonic()))

@@ -8,7 +8,7 @@ from typing import Any
 from memsvc.store import tables as t
 from memsvc.types import MemoryKind, MemoryRecord, MemoryRef, Scope
 
-__all__ = ["KIND_BY_MODEL", "MODEL_BY_KIND", "ORMMemory", "content_of", "record_from", "to_record"]
+__all__ = ["MODEL_BY_KIND", "ORMMemory", "content_of", "record_from", "to_record"]
 
 ORMMemory = t.Event | t.Episode | t.Fact | t.Summary | t.TreeNode
 
@@ -21,7 +21,7 @@ MODEL_BY_KIND: dict[MemoryKind, type[ORMMemory]] = {
 }
 
 
-KIND_BY_MODEL: dict[type[ORMMemory], MemoryKind] = {m: k for k, m in MODEL_BY_KIND.items()}
+_KIND_BY_MODEL: dict[type[ORMMemory], MemoryKind] = {m: k for k, m in MODEL_BY_KIND.items()}
 
 
 def scope_of(row: Any) -> Scope:
@@ -47,7 +47,7 @@ def content_of(row: ORMMemory) -> str:
 
 def to_record(row: ORMMemory) -> MemoryRecord:
     """The uniform record of an ORM row."""
-    return record_from(KIND_BY_MODEL[type(row)], row)
+    return record_from(_KIND_BY_MODEL[type(row)], row)
 
 
 def record_from(kind: MemoryKind, row: Any) -> MemoryRecord:

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import signal
 import socket
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -29,7 +31,9 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _serve(base_args: list[str], port: int, workers: int = 2) -> tuple[object, object]:
+def _serve(
+    base_args: list[str], port: int, workers: int = 2
+) -> tuple[subprocess.Popen[str], queue.Queue[str]]:
     proc, lines = start_cli(
         *base_args, "-s", "api.auth", "false", "serve", "--port", str(port),
         "--workers", str(workers),
@@ -92,7 +96,7 @@ def test_connections_are_dealt_evenly_and_workers_share_the_store(base_args: lis
     try:
         for client in clients:  # one keep-alive connection each
             assert client.get("/healthz").status_code == 200
-        workers = _children(proc.pid)  # type: ignore[attr-defined]
+        workers = _children(proc.pid)
         assert len(workers) == 2
         assert sorted(_owners(port, workers).values()) == [2, 2]
 
@@ -114,7 +118,7 @@ def test_connections_are_dealt_evenly_and_workers_share_the_store(base_args: lis
         os.kill(workers[0], signal.SIGKILL)
         wait_for(lines, "starting a new one", 1, timeout=30)
         deadline = time.monotonic() + 120
-        while len(replaced := _children(proc.pid)) != 2 or workers[0] in replaced:  # type: ignore[attr-defined]
+        while len(replaced := _children(proc.pid)) != 2 or workers[0] in replaced:
             assert time.monotonic() < deadline, "the dead worker was not replaced"
             time.sleep(0.2)
         fresh = [httpx.Client(base_url=base, timeout=30) for _ in range(2)]
@@ -134,9 +138,9 @@ def test_connections_are_dealt_evenly_and_workers_share_the_store(base_args: lis
     finally:
         for client in clients:
             client.close()
-        code = stop(proc)  # type: ignore[arg-type]
+        code = stop(proc)
     assert code == 0
-    assert _children(proc.pid) == []  # type: ignore[attr-defined]
+    assert _children(proc.pid) == []
 
 
 def test_a_worker_that_cannot_start_stops_the_server(base_args: list[str], tmp_path: Path) -> None:
@@ -162,6 +166,6 @@ def test_workers_log_in_the_format_the_cli_was_given(base_args: list[str]) -> No
         # each worker warns that auth is off while it builds its app, in JSON like the parent
         seen = wait_for(lines, "API authentication is OFF", 2, timeout=30)
     finally:
-        stop(proc)  # type: ignore[arg-type]
+        stop(proc)
     warnings = [json.loads(line) for line in seen if "API authentication is OFF" in line]
     assert len(warnings) == 2 and {w["level"] for w in warnings} == {"WARNING"}
