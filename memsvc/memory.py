@@ -28,7 +28,7 @@ from memsvc.schemas import (
     SearchResponse,
     StatsPublic,
 )
-from memsvc.service import MemoryService
+from memsvc.service.facade import MemoryService
 from memsvc.types import MemoryKind, Scope
 from memsvc.wiring import build_service
 

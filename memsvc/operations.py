@@ -1,6 +1,6 @@
 """Operator actions of the service: API keys, pruning, export and import.
 
-A mixin of :class:`memsvc.service.MemoryService`, kept apart so the memory operations stay
+A mixin of :class:`memsvc.service.facade.MemoryService`, kept apart so the memory operations stay
 readable; every method is still one unit of work followed by an index catch-up.
 """
 

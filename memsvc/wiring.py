@@ -9,7 +9,7 @@ from memsvc.embed.base import Embedder
 from memsvc.embed.cache import CachedEmbedder
 from memsvc.errors import ConfigError
 from memsvc.index_sync import IndexSync
-from memsvc.service import MemoryService
+from memsvc.service.facade import MemoryService
 from memsvc.store import migrate
 from memsvc.store.db import check_connection, make_engine, make_sessionmaker
 from memsvc.store.vectors import SqlVectorCache

@@ -14,7 +14,7 @@ import pytest
 
 from memsvc.config import ConsolidationSettings, RetrievalSettings, Settings
 from memsvc.errors import ConfigError
-from memsvc.service import MemoryService
+from memsvc.service.facade import MemoryService
 from memsvc.types import FactStatus, MemoryKind, Scope
 from memsvc.wiring import build_service
 from tests.conftest import make_settings
