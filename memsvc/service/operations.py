@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from memsvc.config import Settings
 from memsvc.index_sync import IndexSync
-from memsvc.prune import DEFAULT_STATUSES, PruneReport, plan_prune
+from memsvc.service.prune import DEFAULT_STATUSES, PruneReport, plan_prune
 from memsvc.store import namespaces as keys
 from memsvc.transfer import ImportReport, export_records, import_records
 from memsvc.types import Scope, utcnow
