@@ -29,9 +29,9 @@ from memsvc.embed.cache import CachedEmbedder
 from memsvc.errors import InvalidQuery, StoreUnavailable
 from memsvc.index_sync import IndexSync
 from memsvc.llm.base import LLMTasks
-from memsvc.reinforce import Reinforcer
 from memsvc.search import Searcher, SearchRequest
 from memsvc.service.operations import OperationsMixin
+from memsvc.service.reinforce import Reinforcer
 from memsvc.store import change_log, jobs
 from memsvc.store import history as hist
 from memsvc.store import memories as repo
