@@ -29,7 +29,7 @@ from memsvc.embed.cache import CachedEmbedder
 from memsvc.errors import InvalidQuery, StoreUnavailable
 from memsvc.index_sync import IndexSync
 from memsvc.llm.base import LLMTasks
-from memsvc.search import Searcher, SearchRequest
+from memsvc.search.searcher import Searcher, SearchRequest
 from memsvc.service.operations import OperationsMixin
 from memsvc.service.reinforce import Reinforcer
 from memsvc.store import change_log, jobs
