@@ -43,13 +43,13 @@ from memsvc.retrieval.iterative import IterativeResult, Refine, iterative_search
 from memsvc.retrieval.rerank import Reranker, rerank
 from memsvc.retrieval.scoring import Scorer, ScoreSignals
 from memsvc.retrieval.speakers import speaker_match
-from memsvc.search.plan import ScopeStates, SearchPlan, SearchRequest, plan_search
-from memsvc.search_candidates import (
+from memsvc.search.candidates import (
     RecordCache,
     episode_events,
     ranked_candidates,
     source_refs,
 )
+from memsvc.search.plan import ScopeStates, SearchPlan, SearchRequest, plan_search
 from memsvc.store.memories import event_neighbours
 from memsvc.types import Hit, MemoryKind, MemoryRecord, MemoryRef, SearchResult, utcnow
 
