@@ -8,7 +8,7 @@ from memsvc.config import EmbedSettings, Settings
 from memsvc.embed.base import Embedder
 from memsvc.embed.cache import CachedEmbedder
 from memsvc.errors import ConfigError
-from memsvc.index_sync import IndexSync
+from memsvc.index.sync import IndexSync
 from memsvc.service.facade import MemoryService
 from memsvc.store import migrate
 from memsvc.store.db import check_connection, make_engine, make_sessionmaker

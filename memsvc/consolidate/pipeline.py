@@ -35,7 +35,7 @@ from memsvc.documents import index_text
 from memsvc.embed.cache import CachedEmbedder
 from memsvc.index.base import IndexFilter
 from memsvc.index.ids import decode_key
-from memsvc.index_sync import IndexSync
+from memsvc.index.sync import IndexSync
 from memsvc.llm.base import LLMTasks, SurpriseModel
 from memsvc.llm.slots import slot_of
 from memsvc.policies.segment import Segment, Segmenter, SegmentItem

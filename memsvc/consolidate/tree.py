@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from memsvc.config import MemTreeSettings
 from memsvc.embed.cache import CachedEmbedder
 from memsvc.errors import LimitExceeded
-from memsvc.index_sync import IndexSync
+from memsvc.index.sync import IndexSync
 from memsvc.llm.base import LLMTasks
 from memsvc.policies.memtree import InsertPlan, NodeView, aggregate_path, plan_insert
 from memsvc.store import change_log

@@ -32,7 +32,7 @@ from memsvc.documents import record_index_text
 from memsvc.embed.cache import CachedEmbedder
 from memsvc.errors import ConfigError
 from memsvc.index.ids import decode_key, encode_key
-from memsvc.index_sync import IndexSync
+from memsvc.index.sync import IndexSync
 from memsvc.llm.base import LLMTasks
 from memsvc.policies.decay import retention
 from memsvc.retrieval.context import ContextItem, build_context

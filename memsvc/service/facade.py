@@ -1,7 +1,7 @@
 """MemoryService: the façade every entry point uses (embedded Memory, REST API, CLI, MCP).
 
 Each public method is one unit of work: one transaction, committed before the indexes are told
-(through the change log, see :mod:`memsvc.index_sync`). The add path never waits for an LLM:
+(through the change log, see :mod:`memsvc.index.sync`). The add path never waits for an LLM:
 events are committed, embedded and indexed, and a consolidation job is queued for the worker.
 """
 
@@ -27,7 +27,7 @@ from memsvc.consolidate.worker import Worker
 from memsvc.documents import index_text
 from memsvc.embed.cache import CachedEmbedder
 from memsvc.errors import InvalidQuery, StoreUnavailable
-from memsvc.index_sync import IndexSync
+from memsvc.index.sync import IndexSync
 from memsvc.llm.base import LLMTasks
 from memsvc.search.searcher import Searcher, SearchRequest
 from memsvc.service.operations import OperationsMixin

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from memsvc.config import Settings
-from memsvc.index_sync import IndexSync
+from memsvc.index.sync import IndexSync
 from memsvc.service.prune import DEFAULT_STATUSES, PruneReport, plan_prune
 from memsvc.service.transfer import ImportReport, export_records, import_records
 from memsvc.store import namespaces as keys
