@@ -31,9 +31,9 @@ from memsvc.config import Settings
 from memsvc.consolidate.facts import apply_plan
 from memsvc.consolidate.summaries import refresh_summaries
 from memsvc.consolidate.tree import TreeBuilder
-from memsvc.documents import index_text
 from memsvc.embed.cache import CachedEmbedder
 from memsvc.index.base import IndexFilter
+from memsvc.index.documents import index_text
 from memsvc.index.ids import decode_key
 from memsvc.index.sync import IndexSync
 from memsvc.llm.base import LLMTasks, SurpriseModel

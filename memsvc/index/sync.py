@@ -26,9 +26,9 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from memsvc.config import IndexSettings
-from memsvc.documents import index_tags, index_text
 from memsvc.embed.cache import CachedEmbedder
 from memsvc.index.base import IndexTags, SparseIndex, VectorIndex
+from memsvc.index.documents import index_tags, index_text
 from memsvc.index.ids import decode_key, encode_key
 from memsvc.index.registry import (
     load_sparse_index,

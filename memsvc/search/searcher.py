@@ -28,9 +28,9 @@ import numpy.typing as npt
 from sqlalchemy.orm import Session
 
 from memsvc.config import RetrievalSettings, Settings
-from memsvc.documents import record_index_text
 from memsvc.embed.cache import CachedEmbedder
 from memsvc.errors import ConfigError
+from memsvc.index.documents import record_index_text
 from memsvc.index.ids import decode_key, encode_key
 from memsvc.index.sync import IndexSync
 from memsvc.llm.base import LLMTasks

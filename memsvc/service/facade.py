@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session
 from memsvc.config import Settings
 from memsvc.consolidate.pipeline import ConsolidationPipeline
 from memsvc.consolidate.worker import Worker
-from memsvc.documents import index_text
 from memsvc.embed.cache import CachedEmbedder
 from memsvc.errors import InvalidQuery, StoreUnavailable
+from memsvc.index.documents import index_text
 from memsvc.index.sync import IndexSync
 from memsvc.llm.base import LLMTasks
 from memsvc.search.searcher import Searcher, SearchRequest

@@ -281,7 +281,7 @@ def test_search_locomo_conversation_recall_at_10_stays_above_floor(
 def test_search_rows_are_the_same_records_and_texts_as_the_orm_gives(
     service: MemoryService,
 ) -> None:
-    from memsvc.documents import index_text, record_index_text
+    from memsvc.index.documents import index_text, record_index_text
     from memsvc.store.memories import get_records, get_rows
     from memsvc.store.records import to_record
 
