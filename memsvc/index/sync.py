@@ -190,6 +190,29 @@ class IndexSync:
                 self._save(idx)
         return total
 
+    def catch_up_after_commit(self, namespace_id: int) -> bool:
+        """:meth:`catch_up` for a writer whose data is committed: a failure is never raised.
+
+        The write is stored, so its caller must hear "stored" (with the ids), not an error;
+        the indexes are marked stale and the next read of the namespace catches up first.
+        Returns whether the indexes include the write now.
+        """
+        try:
+            self.catch_up(namespace_id)
+        except Exception as exc:  # a boundary: the commit happened, the cache follows later
+            idx = self._by_ns.get(namespace_id)
+            if idx is not None:
+                idx.last_poll = float("-inf")
+            logger.warning(
+                "indexes of namespace %d did not catch up after a commit (%s); "
+                "they will at the next read",
+                namespace_id,
+                type(exc).__name__,
+            )
+            logger.debug("catch-up failure", exc_info=True)
+            return False
+        return True
+
     def _collect(
         self, session: Session, namespace_id: int, changed: set[tuple[str, int]]
     ) -> _Batch:
@@ -219,9 +242,13 @@ class IndexSync:
             idx.sparse.remove(batch.gone)
         if batch.keys:
             vectors, new = self._embedder.embed_with_new(batch.texts)
+            # The writer normally stored them with the memory; this is the safety net for
+            # vectors this process computed and nobody stored (a write path that did not).
+            new.update(self._embedder.unsaved(batch.texts))
             if new:
                 with self._begin() as session:
                     save_vectors(session, self._embedder.model_id, new)
+                self._embedder.mark_saved(list(new))
             key_arr = np.asarray(batch.keys, dtype=np.int64)
             idx.dense.add(key_arr, vectors, batch.tags)
             idx.sparse.add(key_arr, batch.texts, batch.tags)
