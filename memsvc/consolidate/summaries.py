@@ -16,6 +16,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from memsvc.embed.cache import CachedEmbedder
+from memsvc.index.persist import persist_vectors
 from memsvc.llm.base import LLMTasks
 from memsvc.store import change_log
 from memsvc.store import tables as t
@@ -44,8 +46,13 @@ def refresh_summaries(
     namespace_id: int,
     owner: Scope,
     now: datetime,
+    embedder: CachedEmbedder | None = None,
 ) -> int:
-    """Rebuild the stale session, day and profile summaries of ``owner``; returns how many."""
+    """Rebuild the stale session, day and profile summaries of ``owner``; returns how many.
+
+    The model calls (summaries, and their vectors when ``embedder`` is given) happen before the
+    write transaction; the vectors are stored in it, with the summaries.
+    """
     owner_key = scope_key(owner)
     with begin() as session:
         groups = _episode_groups(session, namespace_id, owner)
@@ -64,6 +71,9 @@ def refresh_summaries(
     texts = {
         key: llm.summarize(group.texts[-_MAX_SOURCES:], key[0]) for key, group in stale.items()
     }
+    written = [x for x in texts.values() if x.strip()]
+    if embedder is not None and written:
+        embedder.embed(written)
     with begin() as session:
         ids = []
         for (kind, key, session_id), group in stale.items():
@@ -81,6 +91,8 @@ def refresh_summaries(
                     now=now,
                 )
             )
+        if embedder is not None:
+            persist_vectors(session, embedder, written)
         change_log.append(
             session,
             namespace_id=namespace_id,

@@ -17,6 +17,7 @@ from typing import Protocol, cast
 from memsvc.config import IndexSettings
 from memsvc.errors import ConfigError
 from memsvc.index.base import SparseIndex, VectorIndex
+from memsvc.index.snapshot import snapshot_lock
 
 __all__ = [
     "SPARSE_BACKEND",
@@ -86,7 +87,9 @@ def load_vector_index(cfg: IndexSettings, dim: int, directory: Path) -> VectorIn
         ConfigError: the backend is unknown or cannot be imported.
         IndexOutOfSync: the saved index is corrupt or does not match ``cfg``/``dim``; rebuild it.
     """
-    return _vector_backend(cfg).load(directory, cfg, dim)
+    backend = _vector_backend(cfg)
+    with snapshot_lock(directory, for_write=False):
+        return backend.load(directory, cfg, dim)
 
 
 def make_sparse_index() -> SparseIndex:
@@ -100,4 +103,6 @@ def load_sparse_index(directory: Path) -> SparseIndex:
     Raises:
         IndexOutOfSync: the saved index is corrupt; rebuild it.
     """
-    return cast(_SparseBackend, _resolve(SPARSE_BACKEND)).load(directory)
+    backend = cast(_SparseBackend, _resolve(SPARSE_BACKEND))
+    with snapshot_lock(directory, for_write=False):
+        return backend.load(directory)

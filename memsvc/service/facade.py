@@ -27,6 +27,7 @@ from memsvc.consolidate.worker import Worker
 from memsvc.embed.cache import CachedEmbedder
 from memsvc.errors import InvalidQuery, StoreUnavailable
 from memsvc.index.documents import index_text
+from memsvc.index.persist import persist_vectors
 from memsvc.index.sync import IndexSync
 from memsvc.llm.base import LLMTasks
 from memsvc.search.searcher import Searcher, SearchRequest
@@ -38,7 +39,6 @@ from memsvc.store import memories as repo
 from memsvc.store import tables as t
 from memsvc.store.namespaces import ensure_namespace
 from memsvc.store.records import to_record
-from memsvc.store.vectors import save_vectors
 from memsvc.types import (
     AddResult,
     HistoryEntry,
@@ -96,7 +96,12 @@ class MemoryService(OperationsMixin):
             on_recall=self._reinforcer.submit,
         )
         self._pipeline = ConsolidationPipeline(
-            settings=settings, begin=self.begin, embedder=embedder, indexes=indexes, llm=llm
+            settings=settings,
+            begin=self.begin,
+            read=self.read,
+            embedder=embedder,
+            indexes=indexes,
+            llm=llm,
         )
         self._on_enqueue: list[Callable[[], None]] = []
         self._closed = False
@@ -173,10 +178,10 @@ class MemoryService(OperationsMixin):
             for m in msgs
         ]
         texts = [index_text(t.Event(**r)) for r in rows]
-        _, new_vectors = self.embedder.embed_with_new(texts)
+        self.embedder.embed(texts)  # the model runs before the write transaction opens
         with self.begin() as session:
             ids = repo.insert_events(session, rows)
-            save_vectors(session, self.embedder.model_id, new_vectors)
+            persist_vectors(session, self.embedder, texts)
             change_log.append(
                 session,
                 namespace_id=ns_id,
@@ -227,6 +232,7 @@ class MemoryService(OperationsMixin):
                 row.meta = meta
             row.updated_at = now
             session.flush()
+            persist_vectors(session, self.embedder, [index_text(row)])
             hist.record_change(
                 session,
                 namespace_id=ns_id,

@@ -103,7 +103,7 @@ class OperationsMixin:
             is_dry_run=dry_run,
         )
         if not dry_run:
-            self.indexes.catch_up(ns_id)
+            self.indexes.catch_up_after_commit(ns_id)
         return report
 
     def export(
@@ -125,5 +125,5 @@ class OperationsMixin:
         """Restore an export (ids kept when free, else shifted consistently), then index it."""
         ns_id = self.namespace_id(namespace)
         report = import_records(self.begin, namespace_id=ns_id, records=iter(records), now=utcnow())
-        self.indexes.catch_up(ns_id)
+        self.indexes.catch_up_after_commit(ns_id)
         return report

@@ -241,6 +241,9 @@ class TreeNode(Base):
     __tablename__ = "tree_node"
     __table_args__ = (
         sa.Index("ix_tree_node_owner", "namespace_id", "owner_key", "parent_id"),
+        # One leaf per fact and per episode: a consolidation applied twice cannot grow a twin.
+        sa.Index("uq_tree_node_fact_id", "fact_id", unique=True),
+        sa.Index("uq_tree_node_episode_id", "episode_id", unique=True),
         {"sqlite_autoincrement": True},
     )
     id: Mapped[int] = _pk()

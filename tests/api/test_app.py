@@ -182,3 +182,24 @@ def test_create_app_warns_loudly_when_auth_is_off(
     with caplog.at_level(logging.WARNING, logger="memsvc.api.app"):
         create_app(settings)
     assert any("authentication is OFF" in r.getMessage() for r in caplog.records)
+
+
+def test_readyz_says_not_ready_while_an_index_rebuilds(
+    live: Live, make_tenant: Callable[..., Tenant]
+) -> None:
+    tenant = make_tenant("app-rebuilding")
+    _add(tenant.http, _user(), "a note to rebuild")
+    ns = live.service.namespace_id("app-rebuilding")
+    answers: list[tuple[int, dict[str, str]]] = []
+
+    def during(done: int, total: int) -> None:
+        with live.client(None) as anonymous:
+            ready = anonymous.get("/readyz")
+        answers.append((ready.status_code, ready.json()["checks"]))
+
+    live.service.indexes.rebuild(ns, progress=during)
+    assert answers and all(code == 503 for code, _ in answers)
+    assert answers[0][1]["index"] == "not ready: rebuilding"
+    with live.client(None) as anonymous:
+        after = anonymous.get("/readyz")
+    assert after.status_code == 200 and after.json()["checks"]["index"] == "ok"
