@@ -24,7 +24,7 @@ from memsvc.errors import LimitExceeded
 from memsvc.index.sync import IndexSync
 from memsvc.llm.base import LLMTasks
 from memsvc.policies.memtree import InsertPlan, NodeView, aggregate_path, plan_insert
-from memsvc.store import change_log
+from memsvc.store import change_log, lineage
 from memsvc.store import tables as t
 from memsvc.store.jobs import scope_key
 from memsvc.store.memories import scope_clause
@@ -196,6 +196,9 @@ class TreeBuilder:
             touched = _apply(
                 session, plan, item, contents=contents, namespace_id=namespace_id, owner=owner
             )
+            lineage.record_tree_nodes(
+                session, namespace_id, [*touched, plan.parent_id, *_expanded(plan)]
+            )
             change_log.append(
                 session,
                 namespace_id=namespace_id,
@@ -205,6 +208,10 @@ class TreeBuilder:
                 now=utcnow(),
             )
         return True
+
+
+def _expanded(plan: InsertPlan) -> list[int]:
+    return [plan.expansion.node_id] if plan.expansion is not None else []
 
 
 def _pending(session: Session, namespace_id: int, owner: Scope) -> list[_Item]:

@@ -114,6 +114,11 @@ class CachedEmbedder:
             return np.zeros((0, self.dim), dtype=np.float32), new
         return np.stack([found[h] for h in hashes]).astype(np.float32, copy=False), new
 
+    def forget(self, hashes: Sequence[str]) -> int:
+        """Drop vectors from the in-process cache (erasure); returns how many were held."""
+        with self._lock:
+            return sum(self._lru.pop(h, None) is not None for h in hashes)
+
     def _from_lru(self, hashes: Sequence[str]) -> dict[str, Vectors]:
         out: dict[str, Vectors] = {}
         with self._lock:
