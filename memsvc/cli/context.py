@@ -85,6 +85,16 @@ class MemoryApi(Protocol):
 
     def delete(self, memory_id: str, *, erase_history: bool = False) -> None: ...
 
+    def erase(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        purge: bool = True,
+        verify: bool = False,
+    ) -> dict[str, Any]: ...
+
     def history(self, memory_id: str) -> Sequence[HistoryEntryPublic]: ...
 
     def close(self) -> None: ...

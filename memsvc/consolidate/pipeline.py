@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from memsvc.config import Settings
 from memsvc.consolidate.facts import apply_plan
+from memsvc.consolidate.recompute import Recomputer, RemovalReport
 from memsvc.consolidate.summaries import refresh_summaries
 from memsvc.consolidate.tree import TreeBuilder
 from memsvc.embed.cache import CachedEmbedder
@@ -42,7 +43,7 @@ from memsvc.llm.base import LLMTasks, SurpriseModel
 from memsvc.llm.slots import slot_of
 from memsvc.policies.segment import Segment, Segmenter, SegmentItem
 from memsvc.policies.update import FactPlan, FactRewrite, LLMUpdatePolicy
-from memsvc.store import change_log
+from memsvc.store import change_log, lineage
 from memsvc.store import tables as t
 from memsvc.store.jobs import JobRow
 from memsvc.store.memories import get_rows, scope_clause
@@ -101,6 +102,7 @@ class ConsolidationPipeline:
             llm=llm,
             indexes=indexes,
         )
+        self._recomputer = Recomputer(begin=begin, llm=llm)
 
     def rebuild_tree(self, namespace_id: int, scope: Scope) -> int:
         """Rebuild the MemTree of the scope's owner from its facts and episodes."""
@@ -109,8 +111,19 @@ class ConsolidationPipeline:
         return inserted
 
     def run(self, job: JobRow) -> None:
-        """Consolidate the job's scope (idempotent)."""
-        ns_id, scope = job.namespace_id, job.scope
+        """Recompute the owner's stale memories, then consolidate the job's scope."""
+        self.recompute(job.namespace_id, owner_of(job.scope))
+        self._run_scope(job.namespace_id, job.scope)
+
+    def recompute(self, namespace_id: int, owner: Scope, *, purge: bool = False) -> RemovalReport:
+        """Rebuild the owner's stale derived memories now (memsvc.consolidate.recompute)."""
+        report = self._recomputer.recompute(
+            namespace_id, owner, lambda scope: self._run_scope(namespace_id, scope), purge=purge
+        )
+        self._indexes.catch_up(namespace_id)
+        return report
+
+    def _run_scope(self, ns_id: int, scope: Scope) -> None:
         owner = owner_of(scope)
         events = self._pending_events(ns_id, scope)
         if events:
@@ -240,6 +253,7 @@ class ConsolidationPipeline:
             )
             if int(getattr(claimed, "rowcount", 0) or 0) != len(events):
                 raise RuntimeError("events were consolidated concurrently; retrying the job")
+            lineage.link(session, ns_id, ("episode", episode.id), [("event", e.id) for e in events])
             change_log.append(
                 session,
                 namespace_id=ns_id,
@@ -261,6 +275,7 @@ class ConsolidationPipeline:
                 if provisional is not None and inserted:
                     real[provisional] = inserted[0]
             persist_vectors(session, self._embedder, plan.texts())
+            lineage.record_fact_sources(session, ns_id, owner, changed_at=now)
         logger.debug(
             "episode of %d events consolidated: %d candidate facts", len(events), len(plan.facts)
         )

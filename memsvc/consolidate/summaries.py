@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from memsvc.embed.cache import CachedEmbedder
 from memsvc.index.persist import persist_vectors
 from memsvc.llm.base import LLMTasks
-from memsvc.store import change_log
+from memsvc.store import change_log, lineage
 from memsvc.store import tables as t
 from memsvc.store.jobs import scope_key
 from memsvc.store.memories import scope_clause
@@ -35,6 +35,7 @@ _MAX_SOURCES = 60
 class _Group:
     texts: list[str] = field(default_factory=list)
     event_ids: list[int] = field(default_factory=list)
+    sources: set[lineage.Ref] = field(default_factory=set)
     latest_change: datetime | None = None
     occurred_at: datetime | None = None
 
@@ -124,6 +125,7 @@ def _episode_groups(
         for key in keys:
             group = groups[key]
             group.texts.append(ep.summary)
+            group.sources.add(("episode", ep.id))
             group.occurred_at = ep.ended_at
             if group.latest_change is None or ep.updated_at > group.latest_change:
                 group.latest_change = ep.updated_at
@@ -160,6 +162,7 @@ def _profile_group(session: Session, namespace_id: int, owner: Scope) -> _Group:
     )
     for fact in session.scalars(stmt):
         group.texts.append(fact.text)
+        group.sources.add(("fact", fact.id))
         group.event_ids.extend(fact.source_event_ids or [])
         if group.occurred_at is None or fact.valid_from > group.occurred_at:
             group.occurred_at = fact.valid_from
@@ -216,4 +219,5 @@ def _upsert(
     row.occurred_at = group.occurred_at or now
     row.updated_at = now
     session.flush()
+    lineage.set_sources(session, namespace_id, ("summary", int(row.id)), group.sources)
     return int(row.id)

@@ -25,7 +25,7 @@ from memsvc.index.persist import persist_vectors
 from memsvc.index.sync import IndexSync
 from memsvc.llm.base import LLMTasks
 from memsvc.policies.memtree import InsertPlan, NodeView, aggregate_path, plan_insert
-from memsvc.store import change_log
+from memsvc.store import change_log, lineage
 from memsvc.store import tables as t
 from memsvc.store.jobs import scope_key
 from memsvc.store.memories import scope_clause
@@ -216,6 +216,9 @@ class TreeBuilder:
                     session, plan, item, contents=contents, namespace_id=namespace_id, owner=owner
                 )
                 persist_vectors(session, self._embedder, list(contents.values()))
+                lineage.record_tree_nodes(
+                    session, namespace_id, [*touched, plan.parent_id, *_expanded(plan)]
+                )
                 change_log.append(
                     session,
                     namespace_id=namespace_id,
@@ -253,6 +256,10 @@ def _check_plan(session: Session, plan: InsertPlan, item: _Item) -> str:
     if plan.expansion is not None and rows[plan.expansion.node_id] == (None, None):
         return "stale"  # the leaf to expand became an inner node meanwhile
     return "ok"
+
+
+def _expanded(plan: InsertPlan) -> list[int]:
+    return [plan.expansion.node_id] if plan.expansion is not None else []
 
 
 def _pending(session: Session, namespace_id: int, owner: Scope) -> list[_Item]:

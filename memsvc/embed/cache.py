@@ -142,6 +142,13 @@ class CachedEmbedder:
             while len(self._unsaved) > max(self._capacity, 1_000):
                 self._unsaved.popitem(last=False)
 
+    def forget(self, hashes: Sequence[str]) -> int:
+        """Drop vectors from the in-process cache (erasure); returns how many were held."""
+        with self._lock:
+            for h in hashes:
+                self._unsaved.pop(h, None)
+            return sum(self._lru.pop(h, None) is not None for h in hashes)
+
     def _from_lru(self, hashes: Sequence[str]) -> dict[str, Vectors]:
         out: dict[str, Vectors] = {}
         with self._lock:

@@ -37,7 +37,7 @@ from memsvc.index.registry import (
     make_sparse_index,
     make_vector_index,
 )
-from memsvc.store import change_log
+from memsvc.store import change_log, lineage
 from memsvc.store.memories import get_rows
 from memsvc.store.records import MODEL_BY_KIND
 from memsvc.store.vectors import save_vectors
@@ -255,6 +255,8 @@ class IndexSync:
         batch = _Batch()
         for kind, ids in by_kind.items():
             rows = get_rows(session, namespace_id, kind, ids)
+            for stale in lineage.stale_ids(session, namespace_id, kind.value, rows):
+                rows.pop(stale)  # stale: out of the indexes until recomputed
             for memory_id in ids:
                 key = encode_key(MemoryRef(kind, memory_id))
                 row = rows.get(memory_id)
@@ -396,6 +398,8 @@ class IndexSync:
             expected: set[int] = set()
             for kind in MemoryKind:
                 rows = get_rows(session, namespace_id, kind, _all_ids(session, namespace_id, kind))
+                for stale in lineage.stale_ids(session, namespace_id, kind.value, rows):
+                    rows.pop(stale)
                 expected.update(
                     encode_key(MemoryRef(kind, r.id))
                     for r in rows.values()
@@ -414,6 +418,24 @@ class IndexSync:
                 missing=sorted({str(decode_key(k)) for k in missing}),
                 extra=sorted({str(decode_key(k)) for k in extra}),
             )
+
+    def purge(self, namespace_id: int) -> dict[str, int]:
+        """Catch up, then drop every trace of removed documents and persist now (erasure).
+
+        Compacts both indexes (tombstoned vectors, postings and forward entries go), drops BM25
+        terms no document uses any more, and writes new snapshots (old ones are deleted).
+        Returns the number of BM25 terms dropped and the sizes after.
+        """
+        self.catch_up(namespace_id)
+        idx = self.get(namespace_id)
+        with idx.lock:
+            compact = getattr(idx.dense, "compact", None)
+            if callable(compact):
+                compact()
+            prune = getattr(idx.sparse, "prune_terms", None)
+            dropped = int(prune()) if callable(prune) else 0
+            self._save(idx)
+            return {"terms_dropped": dropped, "dense": len(idx.dense), "sparse": len(idx.sparse)}
 
     def loaded(self) -> list[NamespaceIndexes]:
         """The namespaces whose indexes are in memory."""

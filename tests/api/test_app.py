@@ -91,7 +91,8 @@ def test_delete_scope_erases_only_that_scope(make_tenant: Callable[..., Tenant])
     gone, kept = _user(), _user()
     _add(http, gone, "a", "b")
     _add(http, kept, "c")
-    assert http.delete("/v1/memories", params={"user_id": gone}).json() == {"deleted": 2}
+    body = http.delete("/v1/memories", params={"user_id": gone}).json()
+    assert body["deleted"] == 2 and body["counts"]["deleted_event"] == 2
     assert http.get("/v1/memories", params={"user_id": gone}).json()["items"] == []
     assert len(http.get("/v1/memories", params={"user_id": kept}).json()["items"]) == 1
 
