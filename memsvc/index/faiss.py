@@ -137,6 +137,7 @@ class FaissIndex:
         self._is_auto_compact = is_auto_compact
         self._is_background = is_background_build
         self.applied_seq = 0
+        self.model_id = ""  # the embedding model of the vectors, recorded in snapshots
         self._tags = TagTable()
         self._layout = _Layout(self._new_flat(), is_hnsw=False)
         self._write_lock = threading.RLock()
@@ -519,6 +520,7 @@ class FaissIndex:
 
             meta = {
                 "applied_seq": self.applied_seq,
+                "model_id": self.model_id,
                 "tags_digest": self._tags.digest(),
                 "dim": self._dim,
                 "index_type": _HNSW if layout.is_hnsw else _FLAT,
@@ -573,6 +575,7 @@ class FaissIndex:
         index._layout = _Layout(loaded, is_hnsw=index_type == _HNSW, is_fp16=is_fp16)
         index._check_loaded(index_type, count=snapshot.int_field("count"))
         index.applied_seq = snapshot.int_field("applied_seq")
+        index.model_id = str(snapshot.meta.get("model_id", ""))
         return index
 
     def _check_loaded(self, index_type: str, *, count: int) -> None:

@@ -31,6 +31,7 @@ from memsvc.index.base import IndexTags, SparseIndex, VectorIndex
 from memsvc.index.documents import index_tags, index_text
 from memsvc.index.ids import decode_key, encode_key
 from memsvc.index.registry import (
+    ModelChanged,
     load_sparse_index,
     load_vector_index,
     make_sparse_index,
@@ -116,18 +117,25 @@ class IndexSync:
         """The namespace's indexes, loaded from disk and caught up with the change log."""
         with self._lock:
             found = self._by_ns.get(namespace_id)
+            is_stale = False
             if found is None:
                 base = self._dir(namespace_id)
-                found = NamespaceIndexes(
-                    namespace_id,
-                    load_vector_index(self._cfg, self._embedder.dim, base / "dense"),
-                    load_sparse_index(base / "sparse"),
-                )
+                model = self._embedder.model_id
+                try:
+                    dense = load_vector_index(
+                        self._cfg, self._embedder.dim, base / "dense", model_id=model
+                    )
+                except ModelChanged:  # the embedder was switched: rebuild from SQL below
+                    dense, is_stale = make_vector_index(self._cfg, self._embedder.dim), True
+                found = NamespaceIndexes(namespace_id, dense, load_sparse_index(base / "sparse"))
                 self._by_ns[namespace_id] = found
                 fresh = True
             else:
                 fresh = False
-        if fresh:
+        if is_stale:
+            logger.warning("namespace %d: embedding model changed, rebuilding", namespace_id)
+            self.rebuild(namespace_id)
+        elif fresh:
             applied = self.catch_up(namespace_id)
             logger.info(
                 "indexes of namespace %d loaded: %d vectors, %d replayed changes",
@@ -255,7 +263,9 @@ class IndexSync:
             with self._read() as session:
                 seq = change_log.last_seq(session, namespace_id)
                 all_ids = {kind: _all_ids(session, namespace_id, kind) for kind in MemoryKind}
-            idx.dense = make_vector_index(self._cfg, self._embedder.dim)
+            idx.dense = make_vector_index(
+                self._cfg, self._embedder.dim, model_id=self._embedder.model_id
+            )
             idx.sparse = make_sparse_index()
             total = sum(len(v) for v in all_ids.values())
             done = 0
