@@ -29,6 +29,10 @@ def make_embedder(cfg: EmbedSettings) -> Embedder:
         from memsvc.embed.sentence_transformers import SentenceTransformerEmbedder
 
         return SentenceTransformerEmbedder(cfg)
+    if cfg.backend in ("onnx", "static"):
+        from memsvc.embed.registry import built_embedder
+
+        return built_embedder(cfg)
     if cfg.backend == "litellm":
         from memsvc.embed.litellm import LiteLLMEmbedder
 

@@ -130,11 +130,15 @@ class IndexSync:
             base = self._dir(namespace_id)
             broken: IndexOutOfSync | None = None
             try:
-                dense = load_vector_index(self._cfg, self._embedder.dim, base / "dense")
+                dense = load_vector_index(
+                    self._cfg, self._embedder.dim, base / "dense", model_id=self._embedder.model_id
+                )
                 sparse = load_sparse_index(base / "sparse")
             except IndexOutOfSync as exc:
                 broken = exc
-                dense = make_vector_index(self._cfg, self._embedder.dim)
+                dense = make_vector_index(
+                    self._cfg, self._embedder.dim, model_id=self._embedder.model_id
+                )
                 sparse = make_sparse_index()
             found = NamespaceIndexes(namespace_id, dense, sparse)
             # Taken before anyone else can see the entry: nobody uses it half loaded.
@@ -344,7 +348,9 @@ class IndexSync:
             if idx is None:
                 idx = NamespaceIndexes(
                     namespace_id,
-                    make_vector_index(self._cfg, self._embedder.dim),
+                    make_vector_index(
+                        self._cfg, self._embedder.dim, model_id=self._embedder.model_id
+                    ),
                     make_sparse_index(),
                 )
                 self._by_ns[namespace_id] = idx
@@ -364,7 +370,9 @@ class IndexSync:
         with self._read() as session:
             seq = change_log.last_seq(session, namespace_id)
             all_ids = {kind: _all_ids(session, namespace_id, kind) for kind in MemoryKind}
-        idx.dense = make_vector_index(self._cfg, self._embedder.dim)
+        idx.dense = make_vector_index(
+            self._cfg, self._embedder.dim, model_id=self._embedder.model_id
+        )
         idx.sparse = make_sparse_index()
         total = sum(len(v) for v in all_ids.values())
         done = 0
