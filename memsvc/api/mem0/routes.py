@@ -40,7 +40,7 @@ from memsvc.api.mem0.shapes import (
 from memsvc.api.routes.memories import checked_id
 from memsvc.errors import InvalidContent, InvalidQuery, MemoryNotFound
 from memsvc.service import MemoryService
-from memsvc.types import MemoryRecord, Scope
+from memsvc.types import Hit, MemoryRecord, Scope
 
 __all__ = ["router"]
 
@@ -412,7 +412,7 @@ def _update(
 def _search(
     body: SearchBody, branches: list[Branch], caller: Caller, service: MemoryService
 ) -> list[dict[str, Any]]:
-    best: dict[str, tuple[float, MemoryRecord]] = {}
+    best: dict[str, Hit] = {}
     for branch in branches:
         result = service.search(
             body.query,
@@ -424,14 +424,18 @@ def _search(
         )
         for hit in result.hits:
             seen = best.get(hit.record.id)
-            if seen is None or hit.score > seen[0]:
-                best[hit.record.id] = (hit.score, hit.record)
-    ranked = sorted(best.values(), key=lambda pair: -pair[0])
+            if seen is None or hit.score > seen.score:
+                best[hit.record.id] = hit
+    ranked = sorted(best.values(), key=lambda hit: -hit.score)
     if body.threshold is not None:
-        ranked = [pair for pair in ranked if pair[0] >= body.threshold]
+        ranked = [hit for hit in ranked if hit.score >= body.threshold]
     if body.top_k is not None:
         ranked = ranked[: body.top_k]
-    results = [memory_dict(record, score=score) for score, record in ranked]
+    # Provenance rides along: the client's own ids (metadata "ref") of the hit's sources.
+    results = [
+        memory_dict(hit.record, score=hit.score) | {"source_refs": list(hit.source_refs)}
+        for hit in ranked
+    ]
     if body.fields:
         keep = {"id", *body.fields}
         results = [{k: v for k, v in r.items() if k in keep} for r in results]

@@ -208,10 +208,10 @@ def history_items(
     first = entries[0] if entries else None
     if first is None or first.operation != "add":
         added = _text(dict(first.before)) if first is not None and first.before else None
-        if added is None and current is not None:
-            added = current.content
-        if added is not None:
-            when = current.created_at if current is not None else first.created_at  # type: ignore[union-attr]
+        when = first.created_at if first is not None else None
+        if current is not None:
+            added, when = added or current.content, current.created_at
+        if added is not None and when is not None:
             items.append(_history_item(memory_id, "ADD", None, added, when, scope, 0))
     for entry in entries:
         before = _text(dict(entry.before)) if entry.before else None
