@@ -6,8 +6,10 @@ Assertions are on what the client returns.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -142,3 +144,20 @@ def test_mem0_client_with_a_wrong_key_fails_at_construction(served: Served) -> N
     with pytest.raises(ValueError, match="invalid or revoked API key"):
         MemoryClient(api_key="not-a-key", host=served.url)
     gc.collect()  # the client leaves its connection open when its constructor fails
+
+
+def test_mem0_async_client_runs_the_same_calls(served: Served) -> None:
+    from mem0 import AsyncMemoryClient
+
+    async def flow() -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+        async with AsyncMemoryClient(api_key=served.key, host=served.url) as client:
+            added = await client.add("Gus keeps bees on his roof", user_id="gus")
+            memory_id = added["results"][0]["id"]
+            found = await client.search("who keeps bees?", filters={"user_id": "gus"})
+            got = await client.get(memory_id)
+            await client.delete(memory_id)
+            return found, got, (await client.get_all(filters={"user_id": "gus"}))["results"]
+
+    found, got, left = asyncio.run(flow())
+    assert found["results"][0]["memory"] == "Gus keeps bees on his roof"
+    assert got["user_id"] == "gus" and left == []
