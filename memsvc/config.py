@@ -398,6 +398,14 @@ class ApiSettings(BaseModel):
             "embedding API."
         ),
     )
+    mem0_compat: bool = Field(
+        default=True,
+        description=(
+            "Also serve mem0's REST surface (`/v1/ping/`, `/v3/memories/...`, "
+            "`/v1/memories/{id}/`, ...), so mem0's own Python and TypeScript clients work "
+            "unchanged against this server."
+        ),
+    )
 
 
 class Settings(BaseSettings):

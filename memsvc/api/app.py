@@ -105,6 +105,10 @@ def create_app(
     install_error_handlers(app)
     for module in (memories, search, admin, health):
         app.include_router(module.router)
+    if settings.api.mem0_compat:
+        from memsvc.api import mem0
+
+        app.include_router(mem0.router)
     return app
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from memsvc.config import Settings
 from memsvc.index.sync import IndexSync
+from memsvc.service.inventory import scope_keys
 from memsvc.service.prune import DEFAULT_STATUSES, PruneReport, plan_prune
 from memsvc.service.transfer import ImportReport, export_records, import_records
 from memsvc.store import namespaces as keys
@@ -63,6 +64,14 @@ class OperationsMixin:
                 }
                 for k, ns in keys.list_keys(session, namespace)
             ]
+
+    def scope_keys(self, *, namespace: str | None = None) -> list[dict[str, Any]]:
+        """Every user, agent and session of a namespace with events or facts (counts, times).
+
+        Items are ``{"type": "user"|"agent"|"session", "name", "memories", "first_at",
+        "last_at"}``, sorted by type and name.
+        """
+        return scope_keys(self.begin, namespace_id=self.namespace_id(namespace))
 
     def revoke_key(self, key_id: int) -> bool:
         """Revoke a key; False when no live key has this id."""
