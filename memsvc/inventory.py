@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from memsvc.store.db import SQLITE_BEGIN_OPTION
 from memsvc.store.records import MODEL_BY_KIND
 
-__all__ = ["counts_by_user"]
+__all__ = ["counts_by_user", "namespace_names"]
 
 
 def counts_by_user(
@@ -34,3 +34,11 @@ def counts_by_user(
                 totals.setdefault(user_id or "-", {})[kind.value] = int(n)
     ranked = sorted(totals.items(), key=lambda item: (-item[1].get("event", 0), item[0]))
     return dict(ranked[:limit])
+
+
+def namespace_names(begin: Callable[[], AbstractContextManager[Session]]) -> list[str]:
+    """Every namespace's name, sorted (what an admin may look into)."""
+    from memsvc.store.tables import Namespace
+
+    with begin() as session:
+        return list(session.scalars(sa.select(Namespace.name).order_by(Namespace.name)))

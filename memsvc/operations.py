@@ -69,6 +69,18 @@ class OperationsMixin:
         with self.begin() as session:
             return keys.revoke_key(session, key_id, now=utcnow())
 
+    def namespaces(self) -> list[str]:
+        """Every namespace's name, sorted (the console shows them to an admin)."""
+        from memsvc.inventory import namespace_names
+
+        return namespace_names(self.read)
+
+    def users(self, *, namespace: str | None = None, limit: int = 200) -> dict[str, dict[str, int]]:
+        """Memories per user and kind, for the ``limit`` users with the most events."""
+        from memsvc.inventory import counts_by_user
+
+        return counts_by_user(self.read, namespace_id=self.namespace_id(namespace), limit=limit)
+
     def prune(
         self,
         *,
