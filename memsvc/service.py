@@ -460,6 +460,13 @@ class MemoryService(OperationsMixin):
         with self.read() as session:
             session.execute(sa.text("SELECT 1"))
 
+    def schema_revision(self) -> str | None:
+        """The alembic revision the database is at (``None``: never migrated)."""
+        from alembic.runtime.migration import MigrationContext
+
+        with self.read() as session:
+            return MigrationContext.configure(session.connection()).get_current_revision()
+
     def stats(self, *, namespace: str | None = None) -> dict[str, Any]:
         """Counts per kind, index sizes, queue depth and consolidation lag."""
         ns_id = self.namespace_id(namespace)
