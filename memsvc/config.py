@@ -364,7 +364,12 @@ class ApiSettings(BaseModel):
     )
     max_body_bytes: int = Field(default=2_000_000, ge=1024, description="Largest request body.")
     rate_limit_per_minute: int = Field(
-        default=600, ge=0, description="Requests per minute per key (0: unlimited)."
+        default=600,
+        ge=0,
+        description=(
+            "Requests per minute per key (0: unlimited). With auth off and this left unset "
+            "there is no limit: a local client (a bulk import) is not a tenant to protect."
+        ),
     )
     cors_origins: list[str] = Field(default_factory=list, description="Allowed CORS origins.")
     search_concurrency: int = Field(
@@ -378,6 +383,14 @@ class ApiSettings(BaseModel):
             "embedding API."
         ),
     )
+
+    @model_validator(mode="after")
+    def _no_limit_for_local_development(self) -> ApiSettings:
+        # issue 17: with auth off every local caller shares one bucket, so a REST bulk import
+        # failed at 10 requests a second; only an explicit setting limits it then
+        if not self.auth and "rate_limit_per_minute" not in self.model_fields_set:
+            self.rate_limit_per_minute = 0
+        return self
 
 
 class Settings(BaseSettings):

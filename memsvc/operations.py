@@ -17,7 +17,7 @@ from memsvc.config import Settings
 from memsvc.index_sync import IndexSync
 from memsvc.prune import DEFAULT_STATUSES, PruneReport, plan_prune
 from memsvc.store import namespaces as keys
-from memsvc.transfer import ImportReport, export_records, import_records
+from memsvc.transfer import ImportReport, OnConflict, export_records, import_records
 from memsvc.types import Scope, utcnow
 
 __all__ = ["OperationsMixin"]
@@ -132,10 +132,25 @@ class OperationsMixin:
         )
 
     def import_records(
-        self, records: Iterable[dict[str, Any]], *, namespace: str | None = None
+        self,
+        records: Iterable[dict[str, Any]],
+        *,
+        namespace: str | None = None,
+        on_conflict: OnConflict = "error",
     ) -> ImportReport:
-        """Restore an export (ids kept when free, else shifted consistently), then index it."""
+        """Restore an export (ids kept when free, else shifted consistently), then index it.
+
+        ``on_conflict`` says what to do with rows that exist already: ``error``
+        (:class:`AlreadyExists`), ``skip`` or ``replace`` (see
+        :func:`memsvc.transfer.import_records`).
+        """
         ns_id = self.namespace_id(namespace)
-        report = import_records(self.begin, namespace_id=ns_id, records=iter(records), now=utcnow())
+        report = import_records(
+            self.begin,
+            namespace_id=ns_id,
+            records=iter(records),
+            now=utcnow(),
+            on_conflict=on_conflict,
+        )
         self.indexes.catch_up(ns_id)
         return report

@@ -26,7 +26,7 @@ from memsvc.consolidate.pipeline import ConsolidationPipeline
 from memsvc.consolidate.worker import Worker
 from memsvc.documents import index_text
 from memsvc.embed.cache import CachedEmbedder
-from memsvc.errors import InvalidQuery, StoreUnavailable
+from memsvc.errors import InvalidQuery, NothingToUpdate, StoreUnavailable
 from memsvc.index_sync import IndexSync
 from memsvc.llm.base import LLMTasks
 from memsvc.operations import OperationsMixin
@@ -208,7 +208,7 @@ class MemoryService(OperationsMixin):
     ) -> MemoryRecord:
         """Change a memory's text and/or metadata; the change goes to history and the indexes."""
         if content is None and metadata is None:
-            raise InvalidQuery("nothing to update: give content or metadata")
+            raise NothingToUpdate("nothing to update: give content or metadata")
         ref = MemoryRef.parse(memory_id)
         text = check_content(content, self.settings.limits) if content is not None else None
         meta = check_metadata(metadata, self.settings.limits) if metadata is not None else None

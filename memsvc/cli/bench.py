@@ -41,14 +41,15 @@ class BenchRun:
 
 
 @click.command("bench", context_settings={"ignore_unknown_options": True})
-@click.argument("names_and_args", nargs=-1, type=click.UNPROCESSED)
+@click.argument(
+    "names_and_args", nargs=-1, type=click.UNPROCESSED, metavar="[NAMES]... [-- SCRIPT ARGS]..."
+)
 @click.option(
     "--dir",
     "bench_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path("benchmarks"),
-    show_default=True,
-    help="Folder holding the benchmark scripts.",
+    default=None,
+    help="Folder holding the benchmark scripts (default: ./benchmarks, else the checkout's).",
 )
 @click.option("--list", "is_listing", is_flag=True, help="List the benchmarks and exit.")
 @click.option(
@@ -70,10 +71,10 @@ def bench_command(
 ) -> None:
     """Run benchmarks (all, or the NAMES given) and print their results as tables.
 
-    Usage: memsvc bench [NAMES]... [-- SCRIPT ARGS]...
+    Arguments after -- go to every script run.
     """
     names, extra = _split(names_and_args)
-    scripts = _discover(bench_dir)
+    scripts = _discover(bench_dir if bench_dir is not None else _default_dir())
     if is_listing:
         for name in scripts:
             click.echo(name)
@@ -102,10 +103,25 @@ def _split(items: tuple[str, ...]) -> tuple[list[str], list[str]]:
     return names, []
 
 
+def _default_dir() -> Path:
+    """``./benchmarks`` when there is one, else the one beside the installed package (an
+    editable install from a checkout), so ``memsvc bench`` works from any folder."""
+    here = Path("benchmarks")
+    if here.is_dir():
+        return here
+    return Path(__file__).resolve().parents[2] / "benchmarks"
+
+
 def _discover(bench_dir: Path) -> dict[str, Path]:
+    """The scripts among ``bench_dir/*.py``: files that run as ``__main__`` (not helpers such
+    as ``common.py``)."""
     if not bench_dir.is_dir():
         raise ConfigError(f"no benchmark folder {bench_dir} (use --dir)")
-    return {p.stem: p for p in sorted(bench_dir.glob("*.py")) if not p.name.startswith("_")}
+    return {
+        p.stem: p
+        for p in sorted(bench_dir.glob("*.py"))
+        if not p.name.startswith("_") and "__main__" in p.read_text(encoding="utf-8")
+    }
 
 
 def _choose(scripts: dict[str, Path], names: list[str]) -> list[str]:
