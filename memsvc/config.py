@@ -234,6 +234,13 @@ class RetrievalSettings(BaseModel):
         description="Candidates per retriever (dense and sparse) per round.",
     )
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant.")
+    role_weights: dict[str, float] = Field(
+        default_factory=lambda: {"assistant": 0.6, "tool": 0.5, "system": 0.6},
+        description=(
+            "Score factor of events by their role (others: 1). What the user said outranks "
+            "an agent's own echoes of its actions at equal relevance."
+        ),
+    )
     dense_weight: float = Field(default=1.0, ge=0, description="RRF weight of dense candidates.")
     sparse_weight: float = Field(default=1.0, ge=0, description="RRF weight of BM25 candidates.")
     contiguity: int = Field(

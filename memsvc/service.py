@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -335,7 +335,9 @@ class MemoryService(OperationsMixin):
         ref = MemoryRef.parse(memory_id)
         ns_id = self.namespace_id(namespace)
         with self.read() as session:
-            return to_record(repo.get_row(session, ns_id, ref))
+            return _with_episode_events(
+                session, ns_id, [to_record(repo.get_row(session, ns_id, ref))]
+            )[0]
 
     def get_all(
         self,
@@ -365,6 +367,7 @@ class MemoryService(OperationsMixin):
                 limit=limit,
                 metadata=meta,
             )
+            items = _with_episode_events(session, ns_id, items)
         return Page(items=items, next_cursor=f"{after[0]}.{after[1]}" if after else None)
 
     def history(self, memory_id: str, *, namespace: str | None = None) -> list[HistoryEntry]:
@@ -550,6 +553,34 @@ def _store_errors(open_session: Callable[[], AbstractContextManager[Session]]) -
         raise StoreUnavailable("the database is unavailable or locked") from exc
     except SQLAlchemyError as exc:
         raise StoreUnavailable(f"the database refused the operation: {type(exc).__name__}") from exc
+
+
+def _with_episode_events(
+    session: Session, namespace_id: int, records: list[MemoryRecord]
+) -> list[MemoryRecord]:
+    """Episodes with their events as provenance (``source_event_ids``), in time order: the
+    events name their episode, not the other way round, so REST showed ``[]`` (issue 17)."""
+    ids = [r.ref.id for r in records if r.ref.kind is MemoryKind.EPISODE]
+    if not ids:
+        return records
+    events: dict[int, list[int]] = {}
+    for start in range(0, len(ids), 500):
+        rows = session.execute(
+            sa.select(t.Event.episode_id, t.Event.id)
+            .where(
+                t.Event.namespace_id == namespace_id,
+                t.Event.episode_id.in_(ids[start : start + 500]),
+            )
+            .order_by(t.Event.occurred_at, t.Event.id)
+        )
+        for episode_id, event_id in rows:
+            events.setdefault(int(episode_id or 0), []).append(int(event_id))
+    return [
+        replace(r, source_event_ids=tuple(events.get(r.ref.id, ())))
+        if r.ref.kind is MemoryKind.EPISODE
+        else r
+        for r in records
+    ]
 
 
 def _quantile(values: Sequence[float], q: float) -> float | None:

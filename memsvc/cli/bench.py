@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -113,15 +114,23 @@ def _default_dir() -> Path:
 
 
 def _discover(bench_dir: Path) -> dict[str, Path]:
-    """The scripts among ``bench_dir/*.py``: files that run as ``__main__`` (not helpers such
-    as ``common.py``)."""
+    """The scripts among ``bench_dir/*.py``, less the helpers (``common``): modules the others
+    import that do not run as ``__main__`` themselves."""
     if not bench_dir.is_dir():
         raise ConfigError(f"no benchmark folder {bench_dir} (use --dir)")
-    return {
-        p.stem: p
-        for p in sorted(bench_dir.glob("*.py"))
-        if not p.name.startswith("_") and "__main__" in p.read_text(encoding="utf-8")
+    files = {p.stem: p for p in sorted(bench_dir.glob("*.py")) if not p.name.startswith("_")}
+    texts = {stem: path.read_text(encoding="utf-8") for stem, path in files.items()}
+    helpers = {
+        stem
+        for stem in files
+        if "__main__" not in texts[stem]
+        and any(
+            re.search(rf"^\s*(?:from|import)\s+(?:benchmarks\.)?{stem}\b", text, re.MULTILINE)
+            for other, text in texts.items()
+            if other != stem
+        )
     }
+    return {stem: path for stem, path in files.items() if stem not in helpers}
 
 
 def _choose(scripts: dict[str, Path], names: list[str]) -> list[str]:

@@ -70,6 +70,6 @@ def test_bench_help_has_one_usage_and_lists_only_scripts(invoke: Invoke, tmp_pat
     assert invoke("bench", "--help").stdout.count("Usage:") == 1
     (tmp_path / "b").mkdir()
     (tmp_path / "b" / "common.py").write_text("X = 1\n")
-    (tmp_path / "b" / "tiny_bench.py").write_text("if __name__ == '__main__':\n    pass\n")
+    (tmp_path / "b" / "tiny_bench.py").write_text("from common import X\n")
     listed = invoke("bench", "--list", "--dir", str(tmp_path / "b")).stdout.split()
     assert listed == ["tiny_bench"]
