@@ -12,14 +12,49 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["Memory", "Settings", "__version__"]
+__all__ = [
+    "AlreadyExists",
+    "AuthenticationFailed",
+    "InvalidInput",
+    "Memory",
+    "MemoryNotFound",
+    "MemsvcError",
+    "PermissionDenied",
+    "RateLimited",
+    "Settings",
+    "StoreUnavailable",
+    "__version__",
+]
 
 if TYPE_CHECKING:
     from memsvc.config import Settings
+    from memsvc.errors import (
+        AlreadyExists,
+        AuthenticationFailed,
+        InvalidInput,
+        MemoryNotFound,
+        MemsvcError,
+        PermissionDenied,
+        RateLimited,
+        StoreUnavailable,
+    )
     from memsvc.memory import Memory
 
 
+_ERRORS = (
+    "AlreadyExists",
+    "AuthenticationFailed",
+    "InvalidInput",
+    "MemoryNotFound",
+    "MemsvcError",
+    "PermissionDenied",
+    "RateLimited",
+    "StoreUnavailable",
+)
+# the errors a caller catches, here so that `from memsvc import MemoryNotFound` works (the same
+# classes the SDK raises over HTTP)
 _LAZY = {"Memory": "memsvc.memory", "Settings": "memsvc.config"}
+_LAZY.update(dict.fromkeys(_ERRORS, "memsvc.errors"))
 
 
 def __getattr__(name: str) -> Any:

@@ -254,6 +254,13 @@ class RetrievalSettings(BaseModel):
         description="Candidates per retriever (dense and sparse) per round.",
     )
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant.")
+    role_weights: dict[str, float] = Field(
+        default_factory=lambda: {"assistant": 0.6, "tool": 0.5, "system": 0.6},
+        description=(
+            "Score factor of events by their role (others: 1). What the user said outranks "
+            "an agent's own echoes of its actions at equal relevance."
+        ),
+    )
     dense_weight: float = Field(default=1.0, ge=0, description="RRF weight of dense candidates.")
     sparse_weight: float = Field(default=1.0, ge=0, description="RRF weight of BM25 candidates.")
     contiguity: int = Field(
@@ -384,7 +391,12 @@ class ApiSettings(BaseModel):
     )
     max_body_bytes: int = Field(default=2_000_000, ge=1024, description="Largest request body.")
     rate_limit_per_minute: int = Field(
-        default=600, ge=0, description="Requests per minute per key (0: unlimited)."
+        default=600,
+        ge=0,
+        description=(
+            "Requests per minute per key (0: unlimited). With auth off and this left unset "
+            "there is no limit: a local client (a bulk import) is not a tenant to protect."
+        ),
     )
     cors_origins: list[str] = Field(default_factory=list, description="Allowed CORS origins.")
     search_concurrency: int = Field(
@@ -406,6 +418,14 @@ class ApiSettings(BaseModel):
             "unchanged against this server."
         ),
     )
+
+    @model_validator(mode="after")
+    def _no_limit_for_local_development(self) -> ApiSettings:
+        # issue 17: with auth off every local caller shares one bucket, so a REST bulk import
+        # failed at 10 requests a second; only an explicit setting limits it then
+        if not self.auth and "rate_limit_per_minute" not in self.model_fields_set:
+            self.rate_limit_per_minute = 0
+        return self
 
 
 class Settings(BaseSettings):

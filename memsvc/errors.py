@@ -33,6 +33,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 __all__ = [
+    "AlreadyExists",
     "AuthenticationFailed",
     "ConfigError",
     "EmbeddingFailed",
@@ -42,6 +43,7 @@ __all__ = [
     "InvalidMetadata",
     "InvalidQuery",
     "InvalidScope",
+    "InvalidTime",
     "JobNotFound",
     "LLMError",
     "LLMOutputInvalid",
@@ -49,6 +51,7 @@ __all__ = [
     "LimitExceeded",
     "MemoryNotFound",
     "MemsvcError",
+    "NothingToUpdate",
     "PermissionDenied",
     "RateLimited",
     "ScopeConflict",
@@ -107,6 +110,18 @@ class InvalidQuery(InvalidInput):
     code = "invalid_query"
 
 
+class InvalidTime(InvalidInput):
+    """A time that cannot be meant: not a time, or outside the years 1800 to 2200."""
+
+    code = "invalid_time"
+
+
+class NothingToUpdate(InvalidInput):
+    """An update named neither new content nor new metadata."""
+
+    code = "nothing_to_update"
+
+
 class LimitExceeded(InvalidInput):
     """A size or count limit was exceeded (batch size, top_k, body size)."""
 
@@ -123,6 +138,13 @@ class JobNotFound(MemsvcError):
     """No consolidation job with this id exists in the caller's namespace."""
 
     code = "job_not_found"
+
+
+class AlreadyExists(MemsvcError):
+    """What is being created exists already (an import of rows that are there; pass
+    ``on_conflict="skip"`` or ``"replace"``)."""
+
+    code = "already_exists"
 
 
 class ScopeConflict(MemsvcError):

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from memsvc.config import LimitSettings
-from memsvc.errors import InvalidContent, InvalidMetadata, InvalidQuery, LimitExceeded
+from memsvc.errors import InvalidContent, InvalidMetadata, InvalidQuery, InvalidTime, LimitExceeded
 from memsvc.types import Message, utc
 
 __all__ = ["check_content", "check_metadata", "check_query", "check_time", "coerce_messages"]
@@ -123,15 +123,37 @@ def check_query(query: Any, limits: LimitSettings) -> str:
     return query.strip()
 
 
+_EARLIEST_YEAR = 1800
+_LATEST_YEAR = 2200
+
+
 def check_time(value: Any, *, field: str) -> datetime | None:
-    """An aware UTC datetime from a datetime or an ISO 8601 string (naive means UTC)."""
+    """An aware UTC datetime from a datetime or an ISO 8601 string.
+
+    A time without a UTC offset is taken as UTC (documented in the README and the API schema).
+
+    Raises:
+        InvalidTime: not a time, or outside the years 1800 to 2200 (a typo such as 9999 would
+            otherwise sort after every real memory and break "latest truth wins").
+    """
     if value is None:
         return None
+    when: datetime | None = None
     if isinstance(value, datetime):
-        return utc(value)
-    if isinstance(value, str):
+        when = value
+    elif isinstance(value, str):
         try:
-            return utc(datetime.fromisoformat(value))
+            when = datetime.fromisoformat(value)
         except ValueError:
-            pass
-    raise InvalidQuery(f"{field} must be an ISO 8601 time", detail={"field": field})
+            when = None
+    if when is None:
+        raise InvalidTime(
+            f"{field} must be an ISO 8601 time such as 2024-05-01T12:00:00Z",
+            detail={"field": field},
+        )
+    if not _EARLIEST_YEAR <= when.year <= _LATEST_YEAR:
+        raise InvalidTime(
+            f"{field} must lie between the years {_EARLIEST_YEAR} and {_LATEST_YEAR}",
+            detail={"field": field, "year": when.year},
+        )
+    return utc(when)

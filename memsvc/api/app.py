@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING
 import anyio
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 
 import memsvc
 from memsvc.api.auth import Authenticator
+from memsvc.api.console import PagePolicyMiddleware, install_console
 from memsvc.api.deps import ApiState
 from memsvc.api.errors import install_error_handlers
 from memsvc.api.metrics import Metrics, RequestTimingMiddleware
@@ -87,7 +89,9 @@ def create_app(
             settings.namespace,
         )
     metrics = Metrics(lambda: getattr(app.state, "service", None), settings.namespace)
-    app = FastAPI(
+    # Swagger UI and ReDoc from fastapi-offline's packaged copies, not from a CDN: /docs and
+    # /redoc must work on a machine with no internet (issue 17).
+    app = FastAPIOffline(
         title="memsvc",
         version=memsvc.__version__,
         description=_DESCRIPTION,
@@ -109,6 +113,7 @@ def create_app(
         from memsvc.api import mem0
 
         app.include_router(mem0.router)
+    install_console(app)
     return app
 
 
@@ -118,6 +123,7 @@ def _middleware(settings: Settings, metrics: Metrics) -> list[Middleware]:
         Middleware(RequestTimingMiddleware, metrics=metrics),
         Middleware(CatchAllMiddleware),
         Middleware(BodySizeLimitMiddleware, max_bytes=settings.api.max_body_bytes),
+        Middleware(PagePolicyMiddleware),
     ]
     if settings.api.cors_origins:
         stack.append(

@@ -7,13 +7,16 @@ the same class, plus four HTTP-level codes that have no domain class:
 =====================  ======  ===========================================================
 code                   status  when
 =====================  ======  ===========================================================
-invalid_input          422     the body or a parameter does not match the schema
+invalid_input          422     the body or a parameter does not match the schema (one error per
+                               mistake, by field path: ``messages[0].role``)
+invalid_json           422     the body is not JSON
 invalid_scope ...      422     any other ``InvalidInput`` subclass (content, metadata, query)
 limit_exceeded         422     top_k, batch, content or metadata above a limit
 limit_exceeded         413     the request body is larger than ``api.max_body_bytes``
 memory_not_found       404     unknown id, malformed id, or another tenant's memory
 job_not_found          404
 scope_conflict         409
+already_exists         409     an import of rows that exist (``on_conflict`` skip or replace)
 authentication_failed  401     missing, unknown or revoked API key
 permission_denied      403     a non-admin key on an admin route
 rate_limited           429     with a ``Retry-After`` header
@@ -40,6 +43,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from memsvc.errors import (
+    AlreadyExists,
     AuthenticationFailed,
     ConfigError,
     EmbeddingFailed,
@@ -75,6 +79,7 @@ STATUS_BY_ERROR: dict[type[MemsvcError], int] = {
     MemoryNotFound: 404,
     JobNotFound: 404,
     ScopeConflict: 409,
+    AlreadyExists: 409,
     AuthenticationFailed: 401,
     PermissionDenied: 403,
     RateLimited: 429,
@@ -150,20 +155,113 @@ async def _memsvc_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    raw = list(exc.errors())
+    bad_json = next((e for e in raw if e.get("type") == "json_invalid"), None)
+    if bad_json is not None:
+        where = [str(p) for p in bad_json.get("loc", ())][1:2]
+        reason = str((bad_json.get("ctx") or {}).get("error", "JSON decode error"))[:100]
+        at = f" at character {where[0]}" if where else ""
+        return JSONResponse(
+            error_body("invalid_json", f"the body is not valid JSON: {reason}{at}"),
+            status_code=422,
+        )
+    errors = readable_errors(raw)[:20]
+    first = errors[0] if errors else {"field": "request", "msg": "invalid request"}
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     # Field locations and messages only: the rejected input is the caller's data and may be
     # large, so it is never echoed back.
-    errors = [
-        {
-            "loc": [str(part) for part in err.get("loc", ())],
-            "msg": str(err.get("msg", ""))[:200],
-            "type": str(err.get("type", "")),
-        }
-        for err in exc.errors()[:20]
-    ]
     return JSONResponse(
-        error_body("invalid_input", "the request does not match the schema", {"errors": errors}),
+        error_body("invalid_input", f"{first['field']}: {first['msg']}{more}", {"errors": errors}),
         status_code=422,
     )
+
+
+_TYPE_MISMATCH = frozenset(
+    {
+        "string_type",
+        "model_type",
+        "model_attributes_type",
+        "list_type",
+        "dict_type",
+        "int_type",
+        "int_parsing",
+        "float_type",
+        "bool_type",
+        "none_required",
+        "is_instance_of",
+    }
+)
+_SCALAR_TAGS = frozenset({"str", "int", "float", "bool", "none", "dict", "list"})
+
+
+def _is_branch_tag(part: object) -> bool:
+    """A union branch pydantic names in a location (``str``, ``MessageIn``, ``list[...]``),
+    as opposed to a field name (our fields are snake_case) or a list index."""
+    if not isinstance(part, str):
+        return False
+    return part in _SCALAR_TAGS or "[" in part or part[:1].isupper()
+
+
+def readable_errors(raw: list[Any]) -> list[dict[str, Any]]:
+    """One error per real mistake, located by field path (``messages[0].role``).
+
+    A value checked against a union (a string, a message, or a list of them) fails once per
+    branch; the branches whose type simply did not match are dropped when another branch got
+    further, and merged into one "wrong type" error when none did.
+    """
+    entries = []
+    for err in raw:
+        loc = list(err.get("loc", ()))
+        tags = [i for i, part in enumerate(loc) if _is_branch_tag(part)]
+        is_mismatch = bool(tags) and tags[-1] == len(loc) - 1 and err.get("type") in _TYPE_MISMATCH
+        entries.append((loc, tags, is_mismatch, err))
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for loc, tags, is_mismatch, err in entries:
+        if is_mismatch:
+            prefix = loc[: tags[-1]]
+            rivals = [
+                e
+                for e in entries
+                if not e[2] and len(e[0]) > len(prefix) and e[0][: len(prefix)] == prefix
+            ]
+            if rivals:
+                continue
+            field, msg = _field_name(prefix), "has the wrong type"
+            expected = [str(e[0][-1]) for e in entries if e[2] and e[0][: len(prefix)] == prefix]
+            if expected:
+                msg += " (expected " + " or ".join(_branch_word(t) for t in expected) + ")"
+        else:
+            field, msg = _field_name(loc), str(err.get("msg", ""))[:200]
+            if err.get("type") == "extra_forbidden":
+                msg = "unknown field"
+            if str(err.get("type", "")).startswith(("datetime", "date")):
+                msg += " (ISO 8601, e.g. 2024-05-01T12:00:00Z; a time without an offset is UTC)"
+        if field in seen:
+            continue
+        seen.add(field)
+        clean = [str(p) for p in loc if not _is_branch_tag(p)]
+        out.append({"field": field, "loc": clean, "msg": msg, "type": str(err.get("type", ""))})
+    return out
+
+
+def _field_name(loc: list[Any]) -> str:
+    name = ""
+    for part in loc:
+        if _is_branch_tag(part) or (not name and part in ("body", "query", "path")):
+            continue
+        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
+    return name or "body"
+
+
+def _branch_word(tag: str) -> str:
+    if tag.startswith("list"):
+        return "a list"
+    if tag in ("str", "int", "float", "bool"):
+        return {"str": "a string", "int": "an integer", "float": "a number", "bool": "true/false"}[
+            tag
+        ]
+    return "an object"
 
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -41,14 +42,15 @@ class BenchRun:
 
 
 @click.command("bench", context_settings={"ignore_unknown_options": True})
-@click.argument("names_and_args", nargs=-1, type=click.UNPROCESSED)
+@click.argument(
+    "names_and_args", nargs=-1, type=click.UNPROCESSED, metavar="[NAMES]... [-- SCRIPT ARGS]..."
+)
 @click.option(
     "--dir",
     "bench_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path("benchmarks"),
-    show_default=True,
-    help="Folder holding the benchmark scripts.",
+    default=None,
+    help="Folder holding the benchmark scripts (default: ./benchmarks, else the checkout's).",
 )
 @click.option("--list", "is_listing", is_flag=True, help="List the benchmarks and exit.")
 @click.option(
@@ -70,10 +72,10 @@ def bench_command(
 ) -> None:
     """Run benchmarks (all, or the NAMES given) and print their results as tables.
 
-    Usage: memsvc bench [NAMES]... [-- SCRIPT ARGS]...
+    Arguments after -- go to every script run.
     """
     names, extra = _split(names_and_args)
-    scripts = _discover(bench_dir)
+    scripts = _discover(bench_dir if bench_dir is not None else _default_dir())
     if is_listing:
         for name in scripts:
             click.echo(name)
@@ -102,10 +104,33 @@ def _split(items: tuple[str, ...]) -> tuple[list[str], list[str]]:
     return names, []
 
 
+def _default_dir() -> Path:
+    """``./benchmarks`` when there is one, else the one beside the installed package (an
+    editable install from a checkout), so ``memsvc bench`` works from any folder."""
+    here = Path("benchmarks")
+    if here.is_dir():
+        return here
+    return Path(__file__).resolve().parents[2] / "benchmarks"
+
+
 def _discover(bench_dir: Path) -> dict[str, Path]:
+    """The scripts among ``bench_dir/*.py``, less the helpers (``common``): modules the others
+    import that do not run as ``__main__`` themselves."""
     if not bench_dir.is_dir():
         raise ConfigError(f"no benchmark folder {bench_dir} (use --dir)")
-    return {p.stem: p for p in sorted(bench_dir.glob("*.py")) if not p.name.startswith("_")}
+    files = {p.stem: p for p in sorted(bench_dir.glob("*.py")) if not p.name.startswith("_")}
+    texts = {stem: path.read_text(encoding="utf-8") for stem, path in files.items()}
+    helpers = {
+        stem
+        for stem in files
+        if "__main__" not in texts[stem]
+        and any(
+            re.search(rf"^\s*(?:from|import)\s+(?:benchmarks\.)?{stem}\b", text, re.MULTILINE)
+            for other, text in texts.items()
+            if other != stem
+        )
+    }
+    return {stem: path for stem, path in files.items() if stem not in helpers}
 
 
 def _choose(scripts: dict[str, Path], names: list[str]) -> list[str]:

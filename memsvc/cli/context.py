@@ -158,6 +158,20 @@ class CliState:
                 self._api = Memory(service=self.service(), namespace=self.namespace)
         return self._api
 
+    def load_model(self) -> float | None:
+        """Load the embedding model now and return the seconds it took, so that the work's own
+        time is reported apart from it; ``None`` with ``--url`` or when nothing had to load."""
+        if self.is_remote:
+            return None
+        embedder = self.service().embedder
+        if getattr(embedder.inner, "is_loaded", True):
+            return None
+        import time
+
+        started = time.perf_counter()
+        embedder.embed_query("memsvc")
+        return time.perf_counter() - started
+
     def use_default_log_level(self, level: str) -> None:
         """Log at ``level`` unless ``--log-level`` was given (long-running commands: INFO)."""
         if self.log_level is None and not self.is_debug:

@@ -189,7 +189,8 @@ def _node_id(node: MemoryPublic) -> int:
 def _label(node: MemoryPublic) -> str:
     attrs = node.attributes
     if attrs.get("parent_id") is None and not node.content:
-        return f"[bold]root[/bold] {node.id} ({attrs.get('child_count', 0)} children)"
+        n = int(attrs.get("child_count", 0))
+        return f"[bold]root[/bold] {node.id} ({n} {'child' if n == 1 else 'children'})"
     leaf = ""
     if attrs.get("fact_id"):
         leaf = f" → fact_{attrs['fact_id']}"

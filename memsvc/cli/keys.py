@@ -25,10 +25,21 @@ def keys_group() -> None:
 )
 @click.option("--name", default="default", show_default=True, help="A label for the key.")
 @click.option("--admin", "is_admin", is_flag=True, help="Allow the admin routes.")
+@click.option(
+    "--secret-only",
+    "is_secret_only",
+    is_flag=True,
+    help="Print only the secret (for export MEMSVC_API_KEY=$(memsvc keys create ...)).",
+)
 @json_option
 @pass_state
 def create_command(
-    state: CliState, key_namespace: str | None, name: str, is_admin: bool, as_json: bool
+    state: CliState,
+    key_namespace: str | None,
+    name: str,
+    is_admin: bool,
+    is_secret_only: bool,
+    as_json: bool,
 ) -> None:
     """Create an API key; its secret is shown once and never stored."""
     service = state.service()
@@ -41,6 +52,9 @@ def create_command(
         "is_admin": created.is_admin,
         "secret": created.secret,
     }
+    if is_secret_only:
+        click.echo(created.secret)
+        return
     if as_json:
         emit_json(data)
         return

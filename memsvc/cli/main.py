@@ -92,7 +92,9 @@ def _is_debug(ctx: click.Context) -> bool:
 @click.option(
     "--config",
     "config_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    # existence is checked when the settings are read, as one line (click would print the
+    # whole usage block for a missing file)
+    type=click.Path(dir_okay=False, path_type=Path),
     envvar="MEMSVC_CONFIG_FILE",
     help="Settings file (TOML or JSON, nested like the settings). Env: MEMSVC_CONFIG_FILE.",
 )

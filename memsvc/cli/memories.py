@@ -111,7 +111,9 @@ def search_command(
     as_json: bool,
 ) -> None:
     """Search a scope's memories for QUERY: scores, kinds, provenance and validity."""
-    result = state.memory().search(
+    api = state.memory()
+    load_s = state.load_model()
+    result = api.search(
         query,
         **scope_kwargs(user_id, agent_id, session_id),
         top_k=top_k,
@@ -123,11 +125,14 @@ def search_command(
         context_tokens=context_tokens,
     )
     if as_json:
-        emit_json(result)
+        emit_json({**result.model_dump(mode="json"), "model_load_s": load_s})
         return
     out = console()
     out.print(hits_table(result.hits, is_explained=explain))
-    out.print(f"{len(result.hits)} hit(s) in {result.took_ms:.1f} ms, {result.rounds} round(s)")
+    loaded = f" (the model loaded in {load_s:.1f} s before it)" if load_s is not None else ""
+    out.print(
+        f"{len(result.hits)} hit(s) in {result.took_ms:.1f} ms, {result.rounds} round(s){loaded}"
+    )
     if result.context:
         out.rule("context")
         out.print(result.context, markup=False)

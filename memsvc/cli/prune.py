@@ -91,7 +91,10 @@ def prune_command(
         if not is_dry_run:
             service.delete_all(scope=scope, namespace=state.namespace)
         _report(
-            {f"erased_{kind}": n for kind, n in counts.items()},
+            {
+                f"{'would_erase' if is_dry_run else 'erased'}_{kind}": n
+                for kind, n in counts.items()
+            },
             is_dry_run=is_dry_run,
             as_json=as_json,
             details={"scope": scope.as_dict()},

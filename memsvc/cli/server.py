@@ -3,6 +3,7 @@ processes) and ``memsvc mcp`` (Model Context Protocol server)."""
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import multiprocessing
 import os
@@ -18,6 +19,7 @@ from memsvc.cli.context import CliState, pass_state
 from memsvc.cli.logs import LogFormat, configure_logging
 from memsvc.cli.output import console, emit_json, json_option
 from memsvc.config import Settings
+from memsvc.errors import ConfigError
 
 __all__ = ["mcp_command", "serve_command", "worker_command"]
 
@@ -34,12 +36,40 @@ _CHILD_STOP_TIMEOUT_S = 60.0
 @click.option(
     "--workers", type=click.IntRange(1, 64), help="uvicorn worker processes (default: api.workers)."
 )
+@click.option(
+    "--insecure-no-auth",
+    "is_insecure_no_auth",
+    is_flag=True,
+    help="Serve with auth off on a non-loopback --host anyway (every caller is admin).",
+)
+@click.option(
+    "--migrate",
+    "is_migrating",
+    is_flag=True,
+    help="Migrate the database to the code's revision first (SQLite always does).",
+)
 @pass_state
-def serve_command(state: CliState, host: str | None, port: int | None, workers: int | None) -> None:
-    """Run the REST API server (run `memsvc db upgrade` first on PostgreSQL)."""
+def serve_command(
+    state: CliState,
+    host: str | None,
+    port: int | None,
+    workers: int | None,
+    is_insecure_no_auth: bool,
+    is_migrating: bool,
+) -> None:
+    """Run the REST API server in the foreground, with the web console at /ui and the API's
+    documentation at /docs (Ctrl-C stops it).
+
+    With auth off it listens only on a loopback address unless --insecure-no-auth is given.
+    On PostgreSQL it refuses a database that is not migrated: run `memsvc db upgrade` first,
+    or pass --migrate.
+    """
     from memsvc.api.server import run_server
 
     state.use_default_log_level("INFO")
+    settings = state.settings
+    check_protected_mode(settings, host or settings.api.host, is_insecure=is_insecure_no_auth)
+    _check_schema(settings, is_migrating=is_migrating)
     run_server(
         state.settings,
         host=host,
@@ -47,6 +77,54 @@ def serve_command(state: CliState, host: str | None, port: int | None, workers: 
         workers=workers,
         log_level=(state.log_level or "info").lower(),
     )
+
+
+def check_protected_mode(settings: Settings, host: str, *, is_insecure: bool) -> None:
+    """Refuse to serve with auth off on an address other machines reach (Redis's protected
+    mode): there every caller would be admin of the default namespace.
+
+    Raises:
+        ConfigError: auth is off, ``host`` is not loopback and ``is_insecure`` is false.
+    """
+    if settings.api.auth or _is_loopback(host):
+        return
+    if is_insecure:
+        logger.warning(
+            "serving on %s with authentication OFF (--insecure-no-auth): anyone who reaches "
+            "this address is admin of namespace %r",
+            host,
+            settings.namespace,
+        )
+        return
+    raise ConfigError(
+        f"refusing to serve on {host} with auth off: anyone reaching it would be admin. "
+        "Turn auth on (MEMSVC_API__AUTH=true with MEMSVC_API__ADMIN_KEY, see the README), "
+        "listen on 127.0.0.1, or pass --insecure-no-auth"
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_schema(settings: Settings, *, is_migrating: bool) -> None:
+    """Migrate (SQLite, or ``--migrate``) or refuse a database behind the code's revision."""
+    from memsvc.store import migrate
+
+    if is_migrating or settings.db.url.startswith("sqlite"):
+        migrate.upgrade(settings.db)
+        return
+    current, expected = migrate.current(settings.db), migrate.head()
+    if current != expected:
+        raise ConfigError(
+            f"the database is at schema revision {current or '(none: a fresh database)'}, "
+            f"this memsvc needs {expected}: run `memsvc db upgrade` first (or serve --migrate)"
+        )
 
 
 @click.command("mcp")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 from rich.progress import (
@@ -25,7 +25,11 @@ from rich.progress import (
 from memsvc.cli.context import CliState, pass_state
 from memsvc.cli.options import scope_options
 from memsvc.cli.output import console, emit_json, json_option, key_value_table
+from memsvc.errors import InvalidInput
 from memsvc.types import Scope
+
+if TYPE_CHECKING:
+    from memsvc.service.transfer import OnConflict
 
 __all__ = ["export_command", "import_command"]
 
@@ -92,6 +96,13 @@ def export_command(
     help="export: a memsvc export; chat: lines of {user_id, role, name, content, occurred_at}.",
 )
 @click.option(
+    "--on-conflict",
+    type=click.Choice(["error", "skip", "replace"]),
+    default="error",
+    show_default=True,
+    help="Export rows that exist already (imported before): fail, keep them, or overwrite them.",
+)
+@click.option(
     "--consolidate",
     "is_consolidating",
     is_flag=True,
@@ -100,7 +111,12 @@ def export_command(
 @json_option
 @pass_state
 def import_command(
-    state: CliState, source: IO[str], fmt: str, is_consolidating: bool, as_json: bool
+    state: CliState,
+    source: IO[str],
+    fmt: str,
+    on_conflict: OnConflict,
+    is_consolidating: bool,
+    as_json: bool,
 ) -> None:
     """Import SOURCE (a file, or - for stdin): a memsvc export or a chat history."""
     from memsvc.service.transfer import read_jsonl
@@ -112,9 +128,15 @@ def import_command(
         return
     stream = itertools.chain([first], lines)
     if fmt == "auto":
-        fmt = "export" if first[1].get("type") == "header" else "chat"
+        kind = first[1].get("type")
+        if kind is not None and kind != "header":
+            raise InvalidInput(
+                f"line {first[0]} is a memsvc export's {kind!r} record, not its header: "
+                "the export was cut at its start (its first line must be the header)"
+            )
+        fmt = "export" if kind == "header" else "chat"
     if fmt == "export":
-        counts = _import_export(state, (record for _, record in stream))
+        counts = _import_export(state, (record for _, record in stream), on_conflict)
     else:
         counts = _import_chat(state, stream)
         if is_consolidating:
@@ -122,11 +144,15 @@ def import_command(
     _summary("Imported", counts, as_json=as_json)
 
 
-def _import_export(state: CliState, records: Iterator[dict[str, Any]]) -> dict[str, int]:
+def _import_export(
+    state: CliState, records: Iterator[dict[str, Any]], on_conflict: OnConflict
+) -> dict[str, int]:
     service = state.service()
     with console(stderr=True).status("importing and indexing"):
-        report = service.import_records(records, namespace=state.namespace)
+        report = service.import_records(records, namespace=state.namespace, on_conflict=on_conflict)
     counts = dict(report.counts)
+    counts.update({f"skipped_{k}": v for k, v in report.skipped.items() if v})
+    counts.update({f"replaced_{k}": v for k, v in report.replaced.items() if v})
     counts.update({f"id_offset_{k}": v for k, v in report.offsets.items() if v})
     if report.nulled_references:
         counts["nulled_references"] = report.nulled_references

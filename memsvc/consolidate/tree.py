@@ -364,5 +364,32 @@ def _apply(
     if root is not None:
         root.entry_count += 1
     session.flush()
+    if root is not None:
+        root.content = _root_digest(session, root)
+        touched.append(root.id)
     touched.append(leaf.id)
     return touched
+
+
+_DIGEST_CHILDREN = 6
+_DIGEST_CHARS = 90
+
+
+def _root_digest(session: Session, root: t.TreeNode) -> str:
+    """What a root shows: its branches' own texts, shortened (the MemTree root aggregates
+    nothing itself, and an empty root looked broken, issue 17). It is not indexed
+    (:func:`memsvc.index.documents.index_text`): its branches are, and searching it would match
+    everything."""
+    texts = session.scalars(
+        sa.select(t.TreeNode.content)
+        .where(t.TreeNode.parent_id == root.id)
+        .order_by(t.TreeNode.entry_count.desc(), t.TreeNode.id)
+        .limit(_DIGEST_CHILDREN + 1)
+    ).all()
+    parts = [
+        text if len(text) <= _DIGEST_CHARS else text[: _DIGEST_CHARS - 1].rstrip() + "…"
+        for text in texts[:_DIGEST_CHILDREN]
+        if text
+    ]
+    more = f" (+{root.child_count - len(parts)} more)" if root.child_count > len(parts) else ""
+    return f"{root.entry_count} memories: " + " · ".join(parts) + more if parts else ""

@@ -7,6 +7,7 @@ instead of trying the network.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -21,7 +22,7 @@ from memsvc.config import EmbedSettings
 from memsvc.embed.base import Vectors
 from memsvc.errors import EmbeddingFailed
 
-__all__ = ["PACKAGED_MODEL", "SentenceTransformerEmbedder", "resolve_model_path"]
+__all__ = ["PACKAGED_MODEL", "SentenceTransformerEmbedder", "dim_from_files", "resolve_model_path"]
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,50 @@ def resolve_model_path(name: str) -> str:
     )
 
 
+_POOLING_MODES = (
+    "pooling_mode_cls_token",
+    "pooling_mode_mean_tokens",
+    "pooling_mode_max_tokens",
+    "pooling_mode_mean_sqrt_len_tokens",
+    "pooling_mode_weightedmean_tokens",
+    "pooling_mode_lasttoken",
+)
+
+
+def dim_from_files(path: str) -> int | None:
+    """The vector size of a Transformer → Pooling (→ Normalize) model, read from its files.
+
+    ``None`` when the files do not settle it (another module stack, several pooling modes):
+    then only loading the model tells.
+    """
+    root = Path(path)
+    try:
+        modules = json.loads((root / "modules.json").read_text(encoding="utf-8"))
+        kinds = [str(m["type"]).rsplit(".", 1)[-1] for m in modules]
+        if kinds not in (["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"]):
+            return None
+        pooling = json.loads(
+            (root / modules[1]["path"] / "config.json").read_text(encoding="utf-8")
+        )
+        if sum(bool(pooling.get(mode)) for mode in _POOLING_MODES) != 1:
+            return None
+        return int(pooling["word_embedding_dimension"])
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return None
+
+
+def _quiet_progress_bars() -> None:
+    """No "Loading weights" bar from transformers on stderr (the CLI's, the server log, an
+    application's): HF_HUB_DISABLE_PROGRESS_BARS=0 brings it back."""
+    if os.environ.get("HF_HUB_DISABLE_PROGRESS_BARS") == "0":
+        return
+    try:
+        from transformers.utils import logging as transformers_logging
+    except ImportError:  # pragma: no cover - sentence-transformers depends on transformers
+        return
+    transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+
+
 class SentenceTransformerEmbedder:
     """Embeds with a sentence-transformers model, loaded once, lazily, on first use."""
 
@@ -68,11 +113,22 @@ class SentenceTransformerEmbedder:
 
     @property
     def dim(self) -> int:
-        """Vector size (loads the model if needed)."""
+        """Vector size, read from the model's files when they state it, else by loading it.
+
+        Opening an index asks for the size; reading it from the files keeps commands that never
+        embed (``memsvc stats``, ``index verify``, ``delete``) from loading torch (issue 17).
+        """
+        if self._dim is None:
+            self._dim = dim_from_files(self._path)
         if self._dim is None:
             self._load()
         assert self._dim is not None
         return self._dim
+
+    @property
+    def is_loaded(self) -> bool:
+        """Whether the model is in memory (the CLI times its load apart from the work)."""
+        return self._model is not None
 
     def _load(self) -> Any:
         with self._lock:
@@ -84,6 +140,8 @@ class SentenceTransformerEmbedder:
             try:
                 from sentence_transformers import SentenceTransformer
 
+                _quiet_progress_bars()
+
                 model = SentenceTransformer(self._path, device=self._cfg.device)
             except Exception as exc:  # any loader failure is reported as one error
                 raise EmbeddingFailed(
@@ -93,7 +151,13 @@ class SentenceTransformerEmbedder:
                 getattr(model, "get_embedding_dimension", None)
                 or model.get_sentence_embedding_dimension
             )
-            self._dim = int(cast(int, dim_fn()))
+            loaded_dim = int(cast(int, dim_fn()))
+            if self._dim is not None and self._dim != loaded_dim:
+                raise EmbeddingFailed(
+                    "the embedding model's size differs from its files' statement",
+                    detail={"model": self._cfg.model, "files": self._dim, "model_dim": loaded_dim},
+                )
+            self._dim = loaded_dim
             self._model = model
             logger.info(
                 "embedding model %s loaded in %.1fs", self._cfg.model, time.perf_counter() - started

@@ -21,9 +21,12 @@ def index_text(row: ORMMemory) -> str:
     """The text that is embedded and keyword-indexed for a memory row."""
     if isinstance(row, t.Event):
         return _event_text(row.content, row.speaker, row.meta)
-    if isinstance(row, t.TreeNode) and (row.fact_id is not None or row.episode_id is not None):
-        # A leaf repeats a fact or an episode summary that is indexed in its own right;
-        # only the aggregated inner nodes add something searchable.
+    if isinstance(row, t.TreeNode) and (
+        row.fact_id is not None or row.episode_id is not None or row.parent_id is None
+    ):
+        # A leaf repeats a fact or an episode summary that is indexed in its own right, and a
+        # root only lists its branches; only the aggregated inner nodes add something
+        # searchable.
         return ""
     return content_of(row)
 
@@ -34,7 +37,9 @@ def record_index_text(record: MemoryRecord) -> str:
         return _event_text(record.content, record.speaker, record.metadata)
     attrs = record.attributes
     if record.kind is MemoryKind.TREE_NODE and (
-        attrs.get("fact_id") is not None or attrs.get("episode_id") is not None
+        attrs.get("fact_id") is not None
+        or attrs.get("episode_id") is not None
+        or attrs.get("parent_id") is None
     ):
         return ""
     return record.content

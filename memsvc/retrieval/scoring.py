@@ -77,6 +77,7 @@ class ScoreSignals:
             never recalled.
         valid_from: start of validity (facts); events are valid from ``occurred_at``.
         valid_to: end of validity, set when a fact is superseded.
+        role: who said it (events): ``retrieval.role_weights`` scales the score by it.
     """
 
     occurred_at: datetime | None = None
@@ -85,6 +86,7 @@ class ScoreSignals:
     created_at: datetime | None = None
     valid_from: datetime | None = None
     valid_to: datetime | None = None
+    role: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,13 +145,17 @@ class Scorer:
         fresh = self._recency(signals, reference_at or now)
         boost = 0.0 if window is None else time_boost(signals.occurred_at, window)
         w_ret, w_rec = self._decay.weight, self._retrieval.recency_weight
+        role = 1.0 if signals.role is None else self._retrieval.role_weights.get(signals.role, 1.0)
         score = (
             relevance
             * (1.0 - w_ret + w_ret * kept)
             * (1.0 - w_rec + w_rec * fresh)
             * (1.0 + self._retrieval.time_weight * boost)
+            * role
         )
         parts = {"relevance": relevance, "retention": kept, "recency": fresh, "time": boost}
+        if role != 1.0:
+            parts["role"] = role
         return Scored(score=score, parts=parts)
 
     @staticmethod

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import os
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -25,11 +26,15 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import httpx
 
 import memsvc
+from memsvc.errors import ConfigError
 from memsvc.sdk import _operations as ops
 from memsvc.sdk._errors import ServiceUnreachable, error_from_response
 from memsvc.sdk._operations import Call
 
-__all__ = ["AsyncMemoryClient", "MemoryClient"]
+__all__ = ["DEFAULT_URL", "AsyncMemoryClient", "MemoryClient"]
+
+DEFAULT_URL = "http://127.0.0.1:8765"
+"""Where ``memsvc serve`` listens by default; the clients' URL when none is given."""
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -43,9 +48,17 @@ _RETRY_AFTER_MAX_S = 60.0
 class _BaseClient:
     """What both clients share: configuration, request building, retry policy, parsing."""
 
-    def __init__(self, base_url: str, *, api_key: str | None, retries: int) -> None:
+    def __init__(self, base_url: str | None, *, api_key: str | None, retries: int) -> None:
         if retries < 0:
             raise ValueError("retries must be >= 0")
+        base_url = base_url or os.environ.get("MEMSVC_URL") or DEFAULT_URL
+        if api_key is None:
+            api_key = os.environ.get("MEMSVC_API_KEY") or None
+        if "://" not in base_url:
+            raise ConfigError(
+                f"the server URL {base_url!r} has no scheme: write http://{base_url}",
+                detail={"url": base_url[:200]},
+            )
         self.base_url = base_url.rstrip("/")
         self.retries = retries
         self._headers = {
@@ -133,8 +146,10 @@ class MemoryClient(_BaseClient):
     """The memsvc REST API, synchronously.
 
     Args:
-        base_url: the server, e.g. ``"http://127.0.0.1:8765"``.
-        api_key: sent as ``Authorization: Bearer <key>``; confines every call to its namespace.
+        base_url: the server, e.g. ``"http://127.0.0.1:8765"`` (default: ``MEMSVC_URL``, else
+            that address).
+        api_key: sent as ``Authorization: Bearer <key>``; confines every call to its namespace
+            (default: ``MEMSVC_API_KEY``; ``""`` sends none).
         timeout: seconds per request (of the connection pool built here; a given
             ``http_client`` keeps its own).
         retries: extra attempts on 429 (honouring ``Retry-After``), 503 and connection errors,
@@ -151,7 +166,7 @@ class MemoryClient(_BaseClient):
 
     def __init__(
         self,
-        base_url: str,
+        base_url: str | None = None,
         *,
         api_key: str | None = None,
         timeout: float = 10.0,
@@ -217,8 +232,8 @@ class AsyncMemoryClient(_BaseClient):
     """The memsvc REST API for asyncio: the methods of :class:`MemoryClient`, awaited.
 
     Args:
-        base_url: the server, e.g. ``"http://127.0.0.1:8765"``.
-        api_key: sent as ``Authorization: Bearer <key>``.
+        base_url: the server (default: ``MEMSVC_URL``, else ``http://127.0.0.1:8765``).
+        api_key: sent as ``Authorization: Bearer <key>`` (default: ``MEMSVC_API_KEY``).
         timeout: seconds per request (of the client built here; a given ``http_client`` keeps
             its own).
         retries: extra attempts on 429, 503 and connection errors, with backoff.
@@ -234,7 +249,7 @@ class AsyncMemoryClient(_BaseClient):
 
     def __init__(
         self,
-        base_url: str,
+        base_url: str | None = None,
         *,
         api_key: str | None = None,
         timeout: float = 10.0,

@@ -412,6 +412,7 @@ def _signals(record: MemoryRecord) -> ScoreSignals:
         created_at=record.created_at,
         valid_from=record.valid_from,
         valid_to=record.valid_to,
+        role=record.role if record.kind is MemoryKind.EVENT else None,
     )
 
 

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -26,7 +26,7 @@ from memsvc.consolidate.pipeline import ConsolidationPipeline, owner_of
 from memsvc.consolidate.recompute import RemovalReport, mark_changed, remove_sources
 from memsvc.consolidate.worker import Worker
 from memsvc.embed.cache import CachedEmbedder
-from memsvc.errors import InvalidQuery, StoreUnavailable
+from memsvc.errors import InvalidQuery, NothingToUpdate, StoreUnavailable
 from memsvc.index.documents import index_text
 from memsvc.index.persist import persist_vectors
 from memsvc.index.sync import IndexSync
@@ -215,7 +215,7 @@ class MemoryService(OperationsMixin):
     ) -> MemoryRecord:
         """Change a memory's text and/or metadata; the change goes to history and the indexes."""
         if content is None and metadata is None:
-            raise InvalidQuery("nothing to update: give content or metadata")
+            raise NothingToUpdate("nothing to update: give content or metadata")
         ref = MemoryRef.parse(memory_id)
         text = check_content(content, self.settings.limits) if content is not None else None
         meta = check_metadata(metadata, self.settings.limits) if metadata is not None else None
@@ -352,7 +352,9 @@ class MemoryService(OperationsMixin):
         ref = MemoryRef.parse(memory_id)
         ns_id = self.namespace_id(namespace)
         with self.read() as session:
-            return to_record(repo.get_row(session, ns_id, ref))
+            return _with_episode_events(
+                session, ns_id, [to_record(repo.get_row(session, ns_id, ref))]
+            )[0]
 
     def get_all(
         self,
@@ -382,6 +384,7 @@ class MemoryService(OperationsMixin):
                 limit=limit,
                 metadata=meta,
             )
+            items = _with_episode_events(session, ns_id, items)
         return Page(items=items, next_cursor=f"{after[0]}.{after[1]}" if after else None)
 
     def history(self, memory_id: str, *, namespace: str | None = None) -> list[HistoryEntry]:
@@ -477,6 +480,13 @@ class MemoryService(OperationsMixin):
         with self.read() as session:
             session.execute(sa.text("SELECT 1"))
 
+    def schema_revision(self) -> str | None:
+        """The alembic revision the database is at (``None``: never migrated)."""
+        from alembic.runtime.migration import MigrationContext
+
+        with self.read() as session:
+            return MigrationContext.configure(session.connection()).get_current_revision()
+
     def stats(self, *, namespace: str | None = None) -> dict[str, Any]:
         """Counts per kind, index sizes, queue depth and consolidation lag."""
         ns_id = self.namespace_id(namespace)
@@ -560,6 +570,34 @@ def _store_errors(open_session: Callable[[], AbstractContextManager[Session]]) -
         raise StoreUnavailable("the database is unavailable or locked") from exc
     except SQLAlchemyError as exc:
         raise StoreUnavailable(f"the database refused the operation: {type(exc).__name__}") from exc
+
+
+def _with_episode_events(
+    session: Session, namespace_id: int, records: list[MemoryRecord]
+) -> list[MemoryRecord]:
+    """Episodes with their events as provenance (``source_event_ids``), in time order: the
+    events name their episode, not the other way round, so REST showed ``[]`` (issue 17)."""
+    ids = [r.ref.id for r in records if r.ref.kind is MemoryKind.EPISODE]
+    if not ids:
+        return records
+    events: dict[int, list[int]] = {}
+    for start in range(0, len(ids), 500):
+        rows = session.execute(
+            sa.select(t.Event.episode_id, t.Event.id)
+            .where(
+                t.Event.namespace_id == namespace_id,
+                t.Event.episode_id.in_(ids[start : start + 500]),
+            )
+            .order_by(t.Event.occurred_at, t.Event.id)
+        )
+        for episode_id, event_id in rows:
+            events.setdefault(int(episode_id or 0), []).append(int(event_id))
+    return [
+        replace(r, source_event_ids=tuple(events.get(r.ref.id, ())))
+        if r.ref.kind is MemoryKind.EPISODE
+        else r
+        for r in records
+    ]
 
 
 def _quantile(values: Sequence[float], q: float) -> float | None:

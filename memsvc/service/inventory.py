@@ -13,7 +13,7 @@ from memsvc.store import tables as t
 from memsvc.store.db import SQLITE_BEGIN_OPTION
 from memsvc.store.records import MODEL_BY_KIND
 
-__all__ = ["counts_by_user", "scope_keys"]
+__all__ = ["counts_by_user", "namespace_names", "scope_keys"]
 
 
 def counts_by_user(
@@ -80,3 +80,11 @@ def scope_keys(
                     item["first_at"] = min(item["first_at"], first)
                     item["last_at"] = max(item["last_at"], last)
     return [found[k] for k in sorted(found)]
+
+
+def namespace_names(begin: Callable[[], AbstractContextManager[Session]]) -> list[str]:
+    """Every namespace's name, sorted (what an admin may look into)."""
+    from memsvc.store.tables import Namespace
+
+    with begin() as session:
+        return list(session.scalars(sa.select(Namespace.name).order_by(Namespace.name)))

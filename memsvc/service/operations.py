@@ -17,7 +17,7 @@ from memsvc.config import Settings
 from memsvc.index.sync import IndexSync
 from memsvc.service.inventory import scope_keys
 from memsvc.service.prune import DEFAULT_STATUSES, PruneReport, plan_prune
-from memsvc.service.transfer import ImportReport, export_records, import_records
+from memsvc.service.transfer import ImportReport, OnConflict, export_records, import_records
 from memsvc.store import namespaces as keys
 from memsvc.types import Scope, utcnow
 
@@ -78,6 +78,18 @@ class OperationsMixin:
         with self.begin() as session:
             return keys.revoke_key(session, key_id, now=utcnow())
 
+    def namespaces(self) -> list[str]:
+        """Every namespace's name, sorted (the console shows them to an admin)."""
+        from memsvc.service.inventory import namespace_names
+
+        return namespace_names(self.read)
+
+    def users(self, *, namespace: str | None = None, limit: int = 200) -> dict[str, dict[str, int]]:
+        """Memories per user and kind, for the ``limit`` users with the most events."""
+        from memsvc.service.inventory import counts_by_user
+
+        return counts_by_user(self.read, namespace_id=self.namespace_id(namespace), limit=limit)
+
     def prune(
         self,
         *,
@@ -129,10 +141,25 @@ class OperationsMixin:
         )
 
     def import_records(
-        self, records: Iterable[dict[str, Any]], *, namespace: str | None = None
+        self,
+        records: Iterable[dict[str, Any]],
+        *,
+        namespace: str | None = None,
+        on_conflict: OnConflict = "error",
     ) -> ImportReport:
-        """Restore an export (ids kept when free, else shifted consistently), then index it."""
+        """Restore an export (ids kept when free, else shifted consistently), then index it.
+
+        ``on_conflict`` says what to do with rows that exist already: ``error``
+        (:class:`AlreadyExists`), ``skip`` or ``replace`` (see
+        :func:`memsvc.transfer.import_records`).
+        """
         ns_id = self.namespace_id(namespace)
-        report = import_records(self.begin, namespace_id=ns_id, records=iter(records), now=utcnow())
+        report = import_records(
+            self.begin,
+            namespace_id=ns_id,
+            records=iter(records),
+            now=utcnow(),
+            on_conflict=on_conflict,
+        )
         self.indexes.catch_up_after_commit(ns_id)
         return report

@@ -29,12 +29,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from memsvc.errors import InvalidInput
+from memsvc.errors import AlreadyExists, InvalidInput
 from memsvc.store import change_log
 from memsvc.store import tables as t
 from memsvc.store.db import SQLITE_BEGIN_OPTION
@@ -82,6 +82,10 @@ _EVENT_LISTS: dict[str, str] = {
 }
 
 
+OnConflict = Literal["error", "skip", "replace"]
+"""What an import does with rows that exist already (see :func:`import_records`)."""
+
+
 @dataclass
 class ImportReport:
     """What an import inserted: rows per record type, and the id offset applied per type."""
@@ -89,6 +93,8 @@ class ImportReport:
     counts: dict[str, int] = field(default_factory=dict)
     offsets: dict[str, int] = field(default_factory=dict)
     nulled_references: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    replaced: dict[str, int] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -138,13 +144,23 @@ def import_records(
     namespace_id: int,
     records: Iterable[Mapping[str, Any]],
     now: datetime,
+    on_conflict: OnConflict = "error",
 ) -> ImportReport:
     """Insert an export (as written by :func:`export_records`) into ``namespace_id``.
+
+    Args:
+        on_conflict: ``"error"`` shifts taken ids (a copy) and fails with
+            :class:`AlreadyExists` when a row collides with one that is there (an export
+            imported twice); ``"skip"`` keeps the ids and leaves rows whose id is taken as they
+            are; ``"replace"`` keeps the ids and overwrites those rows.
 
     Raises:
         InvalidInput: not an export, an unknown record type or column, records out of order,
             or a footer whose counts disagree (a truncated file); nothing is imported then.
+        AlreadyExists: with ``on_conflict="error"``, rows that exist already.
     """
+    if on_conflict not in ("error", "skip", "replace"):
+        raise InvalidInput("on_conflict must be error, skip or replace")
     stream = iter(records)
     header = next(stream, None)
     if header is None or header.get("type") != "header" or header.get("format") != FORMAT:
@@ -152,7 +168,7 @@ def import_records(
     if header.get("version") != VERSION:
         raise InvalidInput(f"unsupported export version {header.get('version')!r}")
     with begin() as session:
-        loader = _Loader(session, namespace_id=namespace_id, now=now)
+        loader = _Loader(session, namespace_id=namespace_id, now=now, on_conflict=on_conflict)
         loader.plan_offsets(header.get("ranges") or {})
         footer: Mapping[str, Any] | None = None
         for record in stream:
@@ -166,7 +182,11 @@ def import_records(
         if footer is None:
             raise InvalidInput("the export has no footer: the file is truncated")
         expected = {k: int(v) for k, v in (footer.get("counts") or {}).items() if int(v)}
-        if expected != {k: v for k, v in loader.report.counts.items() if v}:
+        seen = {
+            k: loader.report.counts.get(k, 0) + loader.report.skipped.get(k, 0)
+            for k in {*loader.report.counts, *loader.report.skipped}
+        }
+        if expected != {k: v for k, v in seen.items() if v}:
             raise InvalidInput("the export's footer counts disagree with its rows")
     logger.info("imported %d rows into namespace %d", loader.report.total, namespace_id)
     return loader.report
@@ -212,7 +232,10 @@ def _encode(kind: str, table: sa.Table, row: Mapping[Any, Any]) -> dict[str, Any
 class _Loader:
     """Inserts records in chunks of one type, remapping ids, inside the caller's transaction."""
 
-    def __init__(self, session: Session, *, namespace_id: int, now: datetime) -> None:
+    def __init__(
+        self, session: Session, *, namespace_id: int, now: datetime, on_conflict: OnConflict
+    ) -> None:
+        self._on_conflict = on_conflict
         self._session = session
         self._namespace_id = namespace_id
         self._now = now
@@ -227,7 +250,7 @@ class _Loader:
         for kind, table in _TABLES.items():
             offset = 0
             found = ranges.get(kind)
-            if found:
+            if found and self._on_conflict == "error":
                 low, high = int(found[0]), int(found[1])
                 taken = self._session.scalar(
                     sa.select(sa.func.count()).where(table.c.id.between(low, high))
@@ -318,7 +341,27 @@ class _Loader:
         self._chunk = []
         for column, target in _FOREIGN.get(kind, {}).items():
             self._null_missing(rows, column, target)
-        self._session.execute(sa.insert(_TABLES[kind]), rows)
+        table = _TABLES[kind]
+        statement: Any = sa.insert(table)
+        if self._on_conflict != "error":
+            ids = [r["id"] for r in rows]
+            taken = set(self._session.scalars(sa.select(table.c.id).where(table.c.id.in_(ids))))
+            if self._on_conflict == "skip":
+                rows = [r for r in rows if r["id"] not in taken]
+                self.report.skipped[kind] = self.report.skipped.get(kind, 0) + len(taken)
+            else:
+                self.report.replaced[kind] = self.report.replaced.get(kind, 0) + len(taken)
+                statement = _upsert(self._session, table, rows)
+            if not rows:
+                return
+        try:
+            self._session.execute(statement, rows)
+        except sa.exc.IntegrityError as exc:
+            raise AlreadyExists(
+                f"{kind} rows of this export exist already in the namespace (imported before?): "
+                "import with --on-conflict skip (keep them) or replace (overwrite them)",
+                detail={"kind": kind},
+            ) from exc
         if kind in _MODELS:
             change_log.append(
                 self._session,
@@ -358,6 +401,19 @@ class _Loader:
                 self._session.execute(
                     sa.update(table).where(table.c.id == row_id).values({column: ref})
                 )
+
+
+def _upsert(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> Any:
+    """INSERT ... ON CONFLICT (id) DO UPDATE of every column the rows carry (SQLite and
+    PostgreSQL spell it the same way in SQLAlchemy)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    is_pg = session.get_bind().dialect.name == "postgresql"
+    statement: Any = postgresql.insert(table) if is_pg else sqlite.insert(table)
+    columns = {name for row in rows for name in row} - {"id"}
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.id], set_={name: statement.excluded[name] for name in columns}
+    )
 
 
 def _rank(kind: str) -> int:

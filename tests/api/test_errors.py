@@ -46,11 +46,37 @@ def test_schema_violation_is_invalid_input_without_echoing_the_input(http: httpx
     assert secret_text not in response.text
 
 
-def test_malformed_json_is_invalid_input(http: httpx.Client) -> None:
+def test_malformed_json_is_invalid_json_with_its_position(http: httpx.Client) -> None:
+    # issue 17: it said "does not match the schema" at ["body", "1"]
     response = http.post(
         "/v1/search", content=b"{not json", headers={"Content-Type": "application/json"}
     )
-    _error(response, 422, "invalid_input")
+    error = _error(response, 422, "invalid_json")
+    assert error["message"].startswith("the body is not valid JSON: ")
+    assert "at character 1" in error["message"]
+
+
+def test_a_bad_role_is_one_error_at_its_field(http: httpx.Client) -> None:
+    # issue 17: four errors, one per branch of the messages union, at pydantic-internal paths
+    body = {"messages": [{"role": "r" * 40, "content": "hi"}], "user_id": "u"}
+    error = _error(http.post("/v1/memories", json=body), 422, "invalid_input")
+    assert error["detail"]["errors"] == [
+        {
+            "field": "messages[0].role",
+            "loc": ["body", "messages", "0", "role"],
+            "msg": "String should have at most 32 characters",
+            "type": "string_too_long",
+        }
+    ]
+    assert error["message"] == "messages[0].role: String should have at most 32 characters"
+
+
+def test_messages_of_no_accepted_type_is_one_wrong_type_error(http: httpx.Client) -> None:
+    error = _error(
+        http.post("/v1/memories", json={"messages": 5, "user_id": "u"}), 422, "invalid_input"
+    )
+    assert [e["field"] for e in error["detail"]["errors"]] == ["messages"]
+    assert "wrong type (expected a string or an object or a list)" in error["message"]
 
 
 def test_missing_scope_is_invalid_scope(http: httpx.Client) -> None:
@@ -73,11 +99,20 @@ def test_overly_nested_metadata_is_invalid_metadata(http: httpx.Client) -> None:
     _error(response, 422, "invalid_metadata")
 
 
-def test_unusable_filters_and_empty_update_are_invalid_query(http: httpx.Client) -> None:
+def test_unusable_filters_are_invalid_query_and_empty_update_nothing_to_update(
+    http: httpx.Client,
+) -> None:
     _error(http.get("/v1/memories", params={"user_id": "u", "filters": "[1"}), 422, "invalid_query")
     added = http.post("/v1/memories", json={"messages": "a", "user_id": "u"}).json()
     memory_id = added["events"][0]["id"]
-    _error(http.patch(f"/v1/memories/{memory_id}", json={}), 422, "invalid_query")
+    _error(http.patch(f"/v1/memories/{memory_id}", json={}), 422, "nothing_to_update")
+
+
+@pytest.mark.parametrize("when", ["9999-12-31T00:00:00Z", "1066-10-14T09:00:00Z"])
+def test_an_impossible_time_is_invalid_time(http: httpx.Client, when: str) -> None:
+    body = {"messages": "hi", "user_id": "u", "occurred_at": when}
+    error = _error(http.post("/v1/memories", json=body), 422, "invalid_time")
+    assert "between the years 1800 and 2200" in error["message"]
 
 
 def test_top_k_above_the_limit_is_limit_exceeded(http: httpx.Client) -> None:

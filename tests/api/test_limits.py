@@ -88,3 +88,12 @@ def test_rate_limiter_zero_means_unlimited() -> None:
     limiter = RateLimiter(0)
     for _ in range(10_000):
         limiter.acquire("k")
+
+
+def test_rate_limit_is_off_by_default_only_with_auth_off() -> None:
+    # issue 17: with auth off a local bulk import over REST failed at 10 requests a second
+    from memsvc.config import ApiSettings
+
+    assert ApiSettings(auth=False).rate_limit_per_minute == 0
+    assert ApiSettings(auth=True).rate_limit_per_minute == 600
+    assert ApiSettings(auth=False, rate_limit_per_minute=60).rate_limit_per_minute == 60

@@ -62,7 +62,7 @@ def test_prune_yes_forgets_then_removes_old_forgotten_facts(
 def test_prune_erase_needs_a_scope_and_yes(invoke: Invoke, seeded: dict[str, Any]) -> None:
     assert "needs a scope" in invoke("prune", "--erase", code=1).stderr
     planned = invoke("prune", "--erase", "-u", "bob", "--json").json
-    assert planned["dry_run"] is True and planned["counts"]["erased_event"] == 1
+    assert planned["dry_run"] is True and planned["counts"]["would_erase_event"] == 1
     assert len(invoke("list", "-u", "bob", "--kind", "event", "--json").json["items"]) == 1
     invoke("prune", "--erase", "-u", "bob", "--yes")
     assert invoke("list", "-u", "bob", "--kind", "event", "--json").json["items"] == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from fastapi import APIRouter, Request, Response
@@ -33,28 +34,52 @@ async def healthz() -> HealthResponse:
     responses={503: {"model": ReadyResponse, "description": "Not ready."}},
 )
 def readyz(request: Request) -> JSONResponse:
-    """The service is built, its database answers and no index is being rebuilt (503
-    otherwise); a failing snapshot save is reported in ``checks.index`` (serving goes on).
-    No authentication."""
+    """The service is built, its database answers and is migrated to the revision this code
+    expects (503 otherwise, naming ``memsvc db upgrade``), and no index is being rebuilt (503);
+    a failing snapshot save is reported in ``checks.index`` (serving goes on). No
+    authentication."""
     service = getattr(request.app.state, "service", None)
     if service is None:
         body = ReadyResponse(status="unavailable", checks={"service": "starting"})
         return JSONResponse(body.model_dump(), status_code=503)
     try:
         service.ping()
+        revision = service.schema_revision()
     except MemsvcError as exc:
         logger.warning("readiness check failed: %s", exc.code)
         body = ReadyResponse(status="unavailable", checks={"service": "ok", "database": exc.code})
         return JSONResponse(body.model_dump(), status_code=503)
+    expected = _schema_head()
+    if revision != expected:
+        # a database the migrations never reached answers every write with a 503: say why here
+        logger.warning("readiness: schema at %s, code expects %s", revision, expected)
+        checks = {
+            "service": "ok",
+            "database": "ok",
+            "schema": f"at {revision or 'no revision'}, expected {expected}: run memsvc db upgrade",
+        }
+        body = ReadyResponse(status="unavailable", checks=checks)
+        return JSONResponse(body.model_dump(), status_code=503)
     index_state = service.indexes.state()
     if index_state == "rebuilding":
         # Requests wait while an index is rebuilt from SQL: never "ok" while they would fail.
-        checks = {"service": "ok", "database": "ok", "index": "not ready: rebuilding"}
+        checks = {
+            "service": "ok",
+            "database": "ok",
+            "schema": "ok",
+            "index": "not ready: rebuilding",
+        }
         body = ReadyResponse(status="unavailable", checks=checks)
         return JSONResponse(body.model_dump(), status_code=503)
-    checks = {"service": "ok", "database": "ok", "index": index_state}
-    body = ReadyResponse(status="ok", checks=checks)
-    return JSONResponse(body.model_dump())
+    checks = {"service": "ok", "database": "ok", "schema": "ok", "index": index_state}
+    return JSONResponse(ReadyResponse(status="ok", checks=checks).model_dump())
+
+
+@functools.cache
+def _schema_head() -> str:
+    from memsvc.store.migrate import head
+
+    return head()
 
 
 @router.get(
