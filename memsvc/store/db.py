@@ -161,7 +161,14 @@ def _ensure_sqlite_dir(url: sa.URL) -> None:
     database = url.database
     if not database or database == ":memory:" or database.startswith("file:"):
         return
-    Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    folder = Path(database).expanduser().parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreUnavailable(
+            f"cannot create the SQLite database's folder {folder}: {exc.strerror}",
+            detail={"folder": str(folder)},
+        ) from exc
 
 
 def _install_sqlite_hooks(engine: sa.Engine, *, busy_timeout_ms: int) -> None:
