@@ -28,7 +28,7 @@ from memsvc.api.routes import admin, health, memories, search
 from memsvc.config import Settings
 
 if TYPE_CHECKING:
-    from memsvc.service import MemoryService
+    from memsvc.service.facade import MemoryService
 
 __all__ = ["create_app"]
 

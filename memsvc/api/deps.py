@@ -20,7 +20,7 @@ from memsvc.api.metrics import Metrics
 from memsvc.api.ratelimit import RateLimiter
 from memsvc.config import Settings
 from memsvc.errors import PermissionDenied, StoreUnavailable
-from memsvc.service import MemoryService
+from memsvc.service.facade import MemoryService
 
 __all__ = [
     "AdminDep",

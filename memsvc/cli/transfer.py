@@ -1,6 +1,6 @@
 """``memsvc export`` and ``memsvc import``: JSON Lines, streamed both ways.
 
-``export`` writes a namespace or a scope losslessly (see :mod:`memsvc.transfer`); ``import``
+``export`` writes a namespace or a scope losslessly (see :mod:`memsvc.service.transfer`); ``import``
 reads such an export back, or a chat history of ``{user_id, role, name, content, occurred_at}``
 lines, which is added with the original timestamps (also through a server with ``--url``).
 """
@@ -103,7 +103,7 @@ def import_command(
     state: CliState, source: IO[str], fmt: str, is_consolidating: bool, as_json: bool
 ) -> None:
     """Import SOURCE (a file, or - for stdin): a memsvc export or a chat history."""
-    from memsvc.transfer import read_jsonl
+    from memsvc.service.transfer import read_jsonl
 
     lines = read_jsonl(source)
     first = next(lines, None)
@@ -134,7 +134,7 @@ def _import_export(state: CliState, records: Iterator[dict[str, Any]]) -> dict[s
 
 
 def _import_chat(state: CliState, lines: Iterator[tuple[int, dict[str, Any]]]) -> dict[str, int]:
-    from memsvc.transfer import iter_chat_batches
+    from memsvc.service.transfer import iter_chat_batches
 
     api = state.memory()
     max_batch = state.settings.limits.max_batch

@@ -39,7 +39,7 @@ from memsvc.api.mem0.shapes import (
 )
 from memsvc.api.routes.memories import checked_id
 from memsvc.errors import InvalidContent, InvalidQuery, MemoryNotFound
-from memsvc.service import MemoryService
+from memsvc.service.facade import MemoryService
 from memsvc.types import Hit, MemoryRecord, Scope
 
 __all__ = ["router"]

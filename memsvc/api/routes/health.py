@@ -33,7 +33,9 @@ async def healthz() -> HealthResponse:
     responses={503: {"model": ReadyResponse, "description": "Not ready."}},
 )
 def readyz(request: Request) -> JSONResponse:
-    """The service is built and its database answers (503 otherwise). No authentication."""
+    """The service is built, its database answers and no index is being rebuilt (503
+    otherwise); a failing snapshot save is reported in ``checks.index`` (serving goes on).
+    No authentication."""
     service = getattr(request.app.state, "service", None)
     if service is None:
         body = ReadyResponse(status="unavailable", checks={"service": "starting"})
@@ -44,7 +46,14 @@ def readyz(request: Request) -> JSONResponse:
         logger.warning("readiness check failed: %s", exc.code)
         body = ReadyResponse(status="unavailable", checks={"service": "ok", "database": exc.code})
         return JSONResponse(body.model_dump(), status_code=503)
-    body = ReadyResponse(status="ok", checks={"service": "ok", "database": "ok"})
+    index_state = service.indexes.state()
+    if index_state == "rebuilding":
+        # Requests wait while an index is rebuilt from SQL: never "ok" while they would fail.
+        checks = {"service": "ok", "database": "ok", "index": "not ready: rebuilding"}
+        body = ReadyResponse(status="unavailable", checks=checks)
+        return JSONResponse(body.model_dump(), status_code=503)
+    checks = {"service": "ok", "database": "ok", "index": index_state}
+    body = ReadyResponse(status="ok", checks=checks)
     return JSONResponse(body.model_dump())
 
 

@@ -1,6 +1,6 @@
 """Operator actions of the service: API keys, pruning, export and import.
 
-A mixin of :class:`memsvc.service.MemoryService`, kept apart so the memory operations stay
+A mixin of :class:`memsvc.service.facade.MemoryService`, kept apart so the memory operations stay
 readable; every method is still one unit of work followed by an index catch-up.
 """
 
@@ -14,11 +14,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from memsvc.config import Settings
-from memsvc.index_sync import IndexSync
-from memsvc.inventory import scope_keys
-from memsvc.prune import DEFAULT_STATUSES, PruneReport, plan_prune
+from memsvc.index.sync import IndexSync
+from memsvc.service.inventory import scope_keys
+from memsvc.service.prune import DEFAULT_STATUSES, PruneReport, plan_prune
+from memsvc.service.transfer import ImportReport, export_records, import_records
 from memsvc.store import namespaces as keys
-from memsvc.transfer import ImportReport, export_records, import_records
 from memsvc.types import Scope, utcnow
 
 __all__ = ["OperationsMixin"]
@@ -112,7 +112,7 @@ class OperationsMixin:
             is_dry_run=dry_run,
         )
         if not dry_run:
-            self.indexes.catch_up(ns_id)
+            self.indexes.catch_up_after_commit(ns_id)
         return report
 
     def export(
@@ -134,5 +134,5 @@ class OperationsMixin:
         """Restore an export (ids kept when free, else shifted consistently), then index it."""
         ns_id = self.namespace_id(namespace)
         report = import_records(self.begin, namespace_id=ns_id, records=iter(records), now=utcnow())
-        self.indexes.catch_up(ns_id)
+        self.indexes.catch_up_after_commit(ns_id)
         return report
