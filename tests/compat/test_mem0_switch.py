@@ -3,21 +3,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from conftest import make_settings
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from memsvc.api.app import create_app
-from memsvc.config import ApiSettings
+from memsvc.config import ApiSettings, Settings
 from memsvc.wiring import build_service
 
 
-def test_mem0_routes_follow_the_setting_and_token_auth_works(
-    tmp_path: Path, template_db: Path
-) -> None:
-    on = make_settings(tmp_path, template_db, api=ApiSettings(auth=True))
+def test_mem0_routes_follow_the_setting_and_token_auth_works(settings: Settings) -> None:
+    on = settings.model_copy(update={"api": ApiSettings(auth=True)})
     service = build_service(on, migrate_db=False)
     try:
         key = service.create_key(namespace="acme").secret
@@ -36,12 +31,9 @@ def test_mem0_routes_follow_the_setting_and_token_auth_works(
         service.close()
 
 
-def test_mem0_errors_keep_mem0s_shape_and_native_errors_keep_memsvcs(
-    tmp_path: Path, template_db: Path
-) -> None:
-    settings = make_settings(
-        tmp_path, template_db, api=ApiSettings(auth=True, admin_key=SecretStr("admin-0123456789"))
-    )
+def test_mem0_errors_keep_mem0s_shape_and_native_errors_keep_memsvcs(settings: Settings) -> None:
+    admin = ApiSettings(auth=True, admin_key=SecretStr("admin-0123456789"))
+    settings = settings.model_copy(update={"api": admin})
     service = build_service(settings, migrate_db=False)
     try:
         headers = {"Authorization": "Token admin-0123456789"}
