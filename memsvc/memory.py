@@ -18,6 +18,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
+from memsvc.answering import AnswerResponse, ModeName, answer
 from memsvc.config import Settings
 from memsvc.schemas import (
     AddResponse,
@@ -115,6 +116,34 @@ class Memory:
             context_tokens=context_tokens,
         )
         return SearchResponse.from_result(result)
+
+    def answer(
+        self,
+        question: str,
+        scope: Scope | None = None,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        memories: int | None = None,
+        mode: ModeName | None = None,
+    ) -> AnswerResponse:
+        """Answer ``question`` from the scope's memories: retrieve, then read them in the
+        reader model (``settings.reader``), with the memories it attended to as citations.
+
+        Args:
+            scope: where to look; or give ``user_id``/``agent_id``/``session_id``.
+            memories: how many memories to retrieve and read (default ``reader.memories``).
+            mode: the reader mode (default ``reader.mode``).
+        """
+        return answer(
+            self._service,
+            question,
+            scope=scope or Scope(user_id, agent_id, session_id),
+            namespace=self._namespace,
+            memories=memories,
+            mode=mode,
+        )
 
     def get(self, memory_id: str) -> MemoryPublic:
         """One memory by id (raises ``MemoryNotFound``)."""

@@ -26,7 +26,7 @@ from memsvc.api.errors import install_error_handlers
 from memsvc.api.metrics import Metrics, RequestTimingMiddleware
 from memsvc.api.middleware import BodySizeLimitMiddleware, CatchAllMiddleware
 from memsvc.api.ratelimit import RateLimiter
-from memsvc.api.routes import admin, health, memories, search
+from memsvc.api.routes import admin, answer, health, memories, search
 from memsvc.config import Settings
 
 if TYPE_CHECKING:
@@ -107,7 +107,7 @@ def create_app(
     )
     app.state.service = service
     install_error_handlers(app)
-    for module in (memories, search, admin, health):
+    for module in (memories, search, answer, admin, health):
         app.include_router(module.router)
     if settings.api.mem0_compat:
         from memsvc.api import mem0

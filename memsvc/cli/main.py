@@ -14,6 +14,7 @@ import click
 
 from memsvc import __version__
 from memsvc.cli import (
+    answer,
     bench,
     config_cmd,
     db,
@@ -184,6 +185,7 @@ for _command in (
     server.worker_command,
     server.mcp_command,
     bench.bench_command,
+    answer.answer_command,
 ):
     cli.add_command(_command)
 

@@ -33,7 +33,14 @@ from typing import Any
 from memsvc.errors import ConfigError, LLMError
 from memsvc.llm.prompts import ChatMessage
 
-__all__ = ["Generation", "LocalModel", "load_local_model", "packaged_gguf", "resolve_device"]
+__all__ = [
+    "Generation",
+    "LocalModel",
+    "load_causal_lm",
+    "load_local_model",
+    "packaged_gguf",
+    "resolve_device",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -233,6 +240,27 @@ def load_local_model(source: str, cache_dir: str, device: str) -> LocalModel:
 
 @functools.lru_cache(maxsize=4)
 def _load_cached(source: str, cache_dir: str, device: str) -> LocalModel:
+    model, tokenizer = load_causal_lm(source, cache_dir, device)
+    return LocalModel(model, tokenizer, name=Path(source).stem, device=device)
+
+
+def load_causal_lm(
+    source: str, cache_dir: str, device: str, *, dtype: str | None = None
+) -> tuple[Any, Any]:
+    """A fresh (uncached) ``(model, tokenizer)`` pair from a GGUF file or a saved folder.
+
+    The GGUF conversion is cached on disk under ``cache_dir`` exactly as for
+    :func:`load_local_model`; the model itself is a new instance in eval mode on ``device``,
+    so a caller may change it (the reader switches its attention) without touching the
+    shared local LLM.
+
+    Args:
+        dtype: ``"bfloat16"``, ``"float16"`` or ``"float32"``; default: as stored.
+
+    Raises:
+        LLMError: the model could not be loaded.
+    """
+    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     path = Path(source)
@@ -246,10 +274,12 @@ def _load_cached(source: str, cache_dir: str, device: str) -> LocalModel:
                 _convert_gguf(path, folder)
         tokenizer = AutoTokenizer.from_pretrained(folder)
         model: Any = AutoModelForCausalLM.from_pretrained(folder)
+        if dtype is not None:
+            model = model.to(getattr(torch, dtype))
         model = model.to(device).eval()
-    except (OSError, ValueError, RuntimeError) as exc:
+    except (OSError, ValueError, RuntimeError, AttributeError) as exc:
         raise LLMError("the local model could not be loaded", detail={"source": source}) from exc
     logger.info(
         "local model %s ready on %s in %.1fs", path.name, device, time.perf_counter() - started
     )
-    return LocalModel(model, tokenizer, name=path.stem, device=device)
+    return model, tokenizer
