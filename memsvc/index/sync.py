@@ -316,9 +316,10 @@ class IndexSync:
         self.catch_up(namespace_id)
         idx = self.get(namespace_id)
         with idx.lock:
-            compact = getattr(idx.dense, "compact", None)
-            if callable(compact):
-                compact()
+            for name in ("compact", "prune_strings"):
+                step = getattr(idx.dense, name, None)
+                if callable(step):
+                    step()
             prune = getattr(idx.sparse, "prune_terms", None)
             dropped = int(prune()) if callable(prune) else 0
             self._save(idx)
