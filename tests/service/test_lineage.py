@@ -362,3 +362,31 @@ def test_delete_of_a_fact_removes_its_leaf_and_refreshes_above(two: MemoryServic
     assert _stale_count(two) == 0
     assert MemoryKind.FACT  # the fact kind stays a kind
     assert two.indexes.verify(1).is_ok
+
+
+def test_patch_of_an_event_recomputes_what_came_from_it(service: MemoryService) -> None:
+    ids = _load(service)
+    service.update(ids[2], content="My bank PIN is secret and I will not tell it.")
+    assert not any("quazzle4921" in h for h in _hits(service, "bank PIN quazzle4921"))
+    service.run_pending_jobs()
+    assert _texts_with(service, "quazzle4921") == []
+    assert any("secret" in text for _, _, text in _texts_with(service, "PIN"))
+    assert _stale_count(service) == 0
+    assert service.indexes.verify(1).is_ok
+
+
+def test_delete_with_the_real_model_end_to_end(real_settings: Settings) -> None:
+    svc = build_service(real_settings, migrate_db=False)
+    try:
+        ids = _load(svc)
+        question = "What is the number Alice uses for her bank card?"
+        assert any("quazzle4921" in h for h in _hits(svc, question))
+        svc.delete(ids[2])
+        assert not any("quazzle4921" in h for h in _hits(svc, question))
+        assert not {f"{tb}_{i}" for tb, i, _ in _texts_with(svc, "quazzle4921")} & _indexed(svc)
+        svc.run_pending_jobs()
+        assert _texts_with(svc, "quazzle4921") == []
+        assert any("Zorblat" in h for h in _hits(svc, "Which pet bird does Alice have?"))
+        assert svc.indexes.verify(1).is_ok
+    finally:
+        svc.close()
