@@ -22,6 +22,7 @@ import hashlib
 import logging
 import re
 import time
+import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -33,6 +34,7 @@ from memsvc.consolidate.pipeline import owner_of
 from memsvc.consolidate.recompute import RemovalReport, remove_sources
 from memsvc.embed.cache import text_hash
 from memsvc.index.documents import index_text
+from memsvc.index.tokenize import Tokenizer
 from memsvc.store import jobs, lineage
 from memsvc.store import memories as repo
 from memsvc.store import tables as t
@@ -221,7 +223,17 @@ def verify_erased(service: MemoryService, texts: Iterable[str]) -> dict[str, Any
     """
     files = _files(service)
     with service.read() as session:
-        remaining = words(_current_texts(session)) | _structural_words(files)
+        current = _current_texts(session)
+        # Also as the BM25 tokenizer writes them (stems): a term a remaining text produces is
+        # not evidence of the erased one.
+        tokenize = Tokenizer()
+        remaining = (
+            words(current)
+            | words(" ".join(tokenize(x)) for x in current)
+            | _structural_words(files)
+        )
+        for counts_row in session.scalars(sa.select(t.Erasure.counts)):
+            remaining |= words(counts_row or {})  # the erasure records' own keys
         probes = {w for w in words(texts) - remaining if not w.isdigit()}
         found: list[dict[str, Any]] = []
         rows = 0
@@ -268,6 +280,13 @@ def _structural_words(files: Iterable[Path]) -> set[bytes]:
             try:
                 meta.append(path.read_text(encoding="utf-8"))
             except OSError:
+                continue
+    for path in files:
+        if path.suffix == ".npz":
+            try:
+                with zipfile.ZipFile(path) as archive:
+                    meta.extend(archive.namelist())
+            except (OSError, zipfile.BadZipFile):
                 continue
     return words([ddl, *meta])
 
