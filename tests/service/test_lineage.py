@@ -390,3 +390,38 @@ def test_delete_with_the_real_model_end_to_end(real_settings: Settings) -> None:
         assert svc.indexes.verify(1).is_ok
     finally:
         svc.close()
+
+
+def test_a_registered_derived_kind_is_deleted_with_its_only_source(service: MemoryService) -> None:
+    """Another module's derived rows (here a scratch table) follow their sources."""
+    scratch = sa.Table(
+        "scratch_entity", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True)
+    )
+
+    def delete(session: sa.orm.Session, namespace_id: int, ids: Any) -> int:
+        result = session.execute(sa.delete(scratch).where(scratch.c.id.in_(list(ids))))
+        return int(result.rowcount or 0)
+
+    ids = _load(service)
+    pin = int(ids[2].split("_")[1])
+    with service.begin() as s:
+        scratch.create(s.connection())
+        s.execute(sa.insert(scratch), [{"id": 1}, {"id": 2}])
+        lineage.link(s, 1, ("entity", 1), [("event", pin)])
+        lineage.link(s, 1, ("entity", 2), [("event", pin), ("event", pin + 1)])
+    lineage.register(lineage.DerivedKind("entity", delete=delete))
+    try:
+        report = service.delete(ids[2])
+    finally:
+        lineage._REGISTRY.pop("entity", None)
+    assert report["deleted_entity"] == 1
+    with service.read() as s:
+        assert [r[0] for r in s.execute(sa.select(scratch.c.id))] == [2]
+        assert (
+            s.scalar(
+                sa.select(sa.func.count())
+                .select_from(t.StaleMemory)
+                .where(t.StaleMemory.memory_kind == "entity")
+            )
+            == 1
+        )
