@@ -231,6 +231,11 @@ class IndexSync:
     def _save(self, idx: NamespaceIndexes) -> None:
         base = self._dir(idx.namespace_id)
         started = time.perf_counter()
+        # No snapshot, in any process, writes back terms or scope strings of removed documents.
+        for index, step in ((idx.sparse, "prune_terms"), (idx.dense, "prune_strings")):
+            prune = getattr(index, step, None)
+            if callable(prune):
+                prune()
         idx.dense.save(base / "dense")
         idx.sparse.save(base / "sparse")
         idx.unsaved = 0
