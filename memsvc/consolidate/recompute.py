@@ -141,6 +141,12 @@ def remove_sources(
         rebuild=rebuild,
         removed_rows=[rows[r] for r in start if r in rows],
     )
+    if erase_history:
+        # A stale memory is about to be replaced; its history still tells the removed text.
+        for kind in MemoryKind:
+            ids = sorted(i for k, i in stale if k == kind.value)
+            if ids:
+                report.history += hist.erase_history(session, namespace_id, kind, ids)
     return report
 
 
@@ -267,6 +273,7 @@ def _delete(
     actor: str,
     reason: str,
     explicit: set[lineage.Ref],
+    record_history: bool = True,
 ) -> None:
     by_kind: dict[str, list[int]] = defaultdict(list)
     for kind, rid in removed:
@@ -288,7 +295,7 @@ def _delete(
         ids = sorted(i for k, i in removed if k == kind.value and (k, i) in rows)
         if not ids:
             continue
-        if not erase_history:
+        if not erase_history and record_history:
             for rid in ids:
                 row = rows[(kind.value, rid)]
                 hist.record_change(
@@ -453,10 +460,11 @@ class Recomputer:
                 rows,
                 report,
                 now=now,
-                erase_history=purge,
+                erase_history=True,  # replaced rows: their history would outlive them
                 actor="lineage",
                 reason="recomputed from its remaining sources",
                 explicit=set(),
+                record_history=False,
             )
             lineage.clear_stale(
                 session,
@@ -525,10 +533,11 @@ class Recomputer:
                 rows,
                 report,
                 now=now,
-                erase_history=purge,
+                erase_history=True,  # replaced rows: their history would outlive them
                 actor="lineage",
                 reason="recomputed from its remaining sources",
                 explicit=set(),
+                record_history=False,
             )
             for nid, (text, count) in contents.items():
                 found = session.get(t.TreeNode, nid)

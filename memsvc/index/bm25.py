@@ -293,6 +293,7 @@ class Bm25Index:
         hold only what live documents contain: an erased text leaves no term behind.
         """
         self.compact()
+        self._tags.prune_strings()
         n_terms = len(self._term_ids)
         keep = np.flatnonzero(self._post_len[:n_terms] > 0)
         if len(keep) == n_terms:

@@ -115,6 +115,10 @@ class ExactIndex:
         if slots >= _COMPACT_MIN_SLOTS and self._tags.tombstones > _COMPACT_RATIO * slots:
             self.compact()
 
+    def prune_strings(self) -> int:
+        """Forget scope strings no live vector uses (erasure); returns how many were dropped."""
+        return self._tags.prune_strings()
+
     def compact(self) -> None:
         """Drop the space held by removed and replaced vectors."""
         kept = self._tags.compact()

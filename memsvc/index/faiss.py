@@ -310,6 +310,10 @@ class FaissIndex:
         if self.needs_compaction and (not self._is_hnsw or self._is_auto_compact):
             self.compact()
 
+    def prune_strings(self) -> int:
+        """Forget scope strings no live vector uses (erasure); returns how many were dropped."""
+        return self._tags.prune_strings()
+
     def compact(self) -> None:
         """Drop tombstones and pick the layout for the current size (flat up to
         ``approximate_after`` vectors, HNSW above). Rebuilds an HNSW graph, in the caller's

@@ -294,6 +294,11 @@ class IndexSync:
     def _save(self, idx: NamespaceIndexes) -> None:
         base = self._dir(idx.namespace_id)
         started = time.perf_counter()
+        # No snapshot, in any process, writes back terms or scope strings of removed documents.
+        for index, step in ((idx.sparse, "prune_terms"), (idx.dense, "prune_strings")):
+            prune = getattr(index, step, None)
+            if callable(prune):
+                prune()
         idx.dense.save(base / "dense")
         idx.sparse.save(base / "sparse")
         idx.unsaved = 0
@@ -437,9 +442,10 @@ class IndexSync:
         self.catch_up(namespace_id)
         idx = self.get(namespace_id)
         with idx.lock:
-            compact = getattr(idx.dense, "compact", None)
-            if callable(compact):
-                compact()
+            for name in ("compact", "prune_strings"):
+                step = getattr(idx.dense, name, None)
+                if callable(step):
+                    step()
             prune = getattr(idx.sparse, "prune_terms", None)
             dropped = int(prune()) if callable(prune) else 0
             self._save(idx)

@@ -234,6 +234,27 @@ class TagTable:
         self._positions = {k: i for i, k in enumerate(self._key[: self._size].tolist())}
         return kept
 
+    def prune_strings(self) -> int:
+        """Forget scope strings no live memory uses (erasure); returns how many were dropped."""
+        n = self._size
+        live = self._alive[:n]
+        used = np.unique(
+            np.concatenate([self._user[:n][live], self._agent[:n][live], self._session[:n][live]])
+        )
+        used = used[used != _NO_CODE]
+        old = self._strings.strings
+        if len(used) == len(old):
+            return 0
+        remap = np.full(len(old) + 1, _NO_CODE, dtype=np.int32)
+        remap[used] = np.arange(len(used), dtype=np.int32)
+        for column in (self._user, self._agent, self._session):
+            codes = column[:n]
+            valid = codes != _NO_CODE
+            codes[valid] = remap[codes[valid]]
+            codes[~live] = _NO_CODE
+        self._strings = _Interner([old[i] for i in used.tolist()])
+        return len(old) - len(used)
+
     # -- filtering -----------------------------------------------------------------------------
 
     def mask(self, where: IndexFilter | None) -> npt.NDArray[np.bool_]:

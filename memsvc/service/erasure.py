@@ -22,6 +22,7 @@ import hashlib
 import logging
 import re
 import time
+import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -33,6 +34,7 @@ from memsvc.consolidate.pipeline import owner_of
 from memsvc.consolidate.recompute import RemovalReport, remove_sources
 from memsvc.embed.cache import text_hash
 from memsvc.index.documents import index_text
+from memsvc.index.tokenize import Tokenizer
 from memsvc.store import jobs, lineage
 from memsvc.store import memories as repo
 from memsvc.store import tables as t
@@ -47,6 +49,7 @@ __all__ = ["counts", "erase", "verify_erased", "words"]
 logger = logging.getLogger(__name__)
 
 _WORD = re.compile(rb"[0-9a-z\x80-\xff]{4,}")
+_FILE_WORD = 6
 
 
 def words(texts: Iterable[str]) -> set[bytes]:
@@ -221,11 +224,17 @@ def verify_erased(service: MemoryService, texts: Iterable[str]) -> dict[str, Any
     """
     files = _files(service)
     with service.read() as session:
-        remaining = words(_current_texts(session)) | _structural_words(files)
-        # An erasure record's counts are keyed by memsvc's own names ("memories", "history"):
-        # a word of erased text that happens to be one of them is not a leak.
-        for record_counts in session.scalars(sa.select(t.Erasure.counts)):
-            remaining |= words(record_counts or {})
+        current = _current_texts(session)
+        # Also as the BM25 tokenizer writes them (stems): a term a remaining text produces is
+        # not evidence of the erased one.
+        tokenize = Tokenizer()
+        remaining = (
+            words(current)
+            | words(" ".join(tokenize(x)) for x in current)
+            | _structural_words(files)
+        )
+        for counts_row in session.scalars(sa.select(t.Erasure.counts)):
+            remaining |= words(counts_row or {})  # the erasure records' own keys
         probes = {w for w in words(texts) - remaining if not w.isdigit()}
         found: list[dict[str, Any]] = []
         rows = 0
@@ -243,6 +252,9 @@ def verify_erased(service: MemoryService, texts: Iterable[str]) -> dict[str, Any
                     seen |= hit
             if hits:
                 found.append({"store": f"sql:{table.name}", "rows": hits, "words": _sample(seen)})
+    # Random bytes (vectors, hashes) hold short letter runs by chance: 4-letter words matched
+    # erased ones in 4 MB of float32 vectors. Files are scanned for words of 6+ characters.
+    file_probes = {w for w in probes if len(w) >= _FILE_WORD}
     scanned = 0
     for path in files:
         try:
@@ -250,11 +262,12 @@ def verify_erased(service: MemoryService, texts: Iterable[str]) -> dict[str, Any
         except OSError:
             continue
         scanned += len(data)
-        hit = probes & set(_WORD.findall(data))
+        hit = file_probes & set(_WORD.findall(data))
         if hit:
             found.append({"store": f"file:{path.name}", "path": str(path), "words": _sample(hit)})
     return {
         "probe_words": len(probes),
+        "file_probe_words": len(file_probes),
         "sql_rows_scanned": rows,
         "files_scanned": len(files),
         "bytes_scanned": scanned,
@@ -273,7 +286,14 @@ def _structural_words(files: Iterable[Path]) -> set[bytes]:
                 meta.append(path.read_text(encoding="utf-8"))
             except OSError:
                 continue
-    return words([ddl, *meta])
+    for path in files:
+        if path.suffix == ".npz":
+            try:
+                with zipfile.ZipFile(path) as archive:
+                    meta.extend(archive.namelist())
+            except (OSError, zipfile.BadZipFile):
+                continue
+    return words([ddl, "alembic_version version_num", *meta])
 
 
 def _sample(found: set[bytes]) -> list[str]:

@@ -362,3 +362,66 @@ def test_delete_of_a_fact_removes_its_leaf_and_refreshes_above(two: MemoryServic
     assert _stale_count(two) == 0
     assert MemoryKind.FACT  # the fact kind stays a kind
     assert two.indexes.verify(1).is_ok
+
+
+def test_patch_of_an_event_recomputes_what_came_from_it(service: MemoryService) -> None:
+    ids = _load(service)
+    service.update(ids[2], content="My bank PIN is secret and I will not tell it.")
+    assert not any("quazzle4921" in h for h in _hits(service, "bank PIN quazzle4921"))
+    service.run_pending_jobs()
+    assert _texts_with(service, "quazzle4921") == []
+    assert any("secret" in text for _, _, text in _texts_with(service, "PIN"))
+    assert _stale_count(service) == 0
+    assert service.indexes.verify(1).is_ok
+
+
+def test_delete_with_the_real_model_end_to_end(real_settings: Settings) -> None:
+    svc = build_service(real_settings, migrate_db=False)
+    try:
+        ids = _load(svc)
+        question = "What is the number Alice uses for her bank card?"
+        assert any("quazzle4921" in h for h in _hits(svc, question))
+        svc.delete(ids[2])
+        assert not any("quazzle4921" in h for h in _hits(svc, question))
+        assert not {f"{tb}_{i}" for tb, i, _ in _texts_with(svc, "quazzle4921")} & _indexed(svc)
+        svc.run_pending_jobs()
+        assert _texts_with(svc, "quazzle4921") == []
+        assert any("Zorblat" in h for h in _hits(svc, "Which pet bird does Alice have?"))
+        assert svc.indexes.verify(1).is_ok
+    finally:
+        svc.close()
+
+
+def test_a_registered_derived_kind_is_deleted_with_its_only_source(service: MemoryService) -> None:
+    """Another module's derived rows (here a scratch table) follow their sources."""
+    scratch = sa.Table(
+        "scratch_entity", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True)
+    )
+
+    def delete(session: sa.orm.Session, namespace_id: int, ids: Any) -> int:
+        result = session.execute(sa.delete(scratch).where(scratch.c.id.in_(list(ids))))
+        return int(result.rowcount or 0)
+
+    ids = _load(service)
+    pin = int(ids[2].split("_")[1])
+    with service.begin() as s:
+        scratch.create(s.connection())
+        s.execute(sa.insert(scratch), [{"id": 1}, {"id": 2}])
+        lineage.link(s, 1, ("entity", 1), [("event", pin)])
+        lineage.link(s, 1, ("entity", 2), [("event", pin), ("event", pin + 1)])
+    lineage.register(lineage.DerivedKind("entity", delete=delete))
+    try:
+        report = service.delete(ids[2])
+    finally:
+        lineage._REGISTRY.pop("entity", None)
+    assert report["deleted_entity"] == 1
+    with service.read() as s:
+        assert [r[0] for r in s.execute(sa.select(scratch.c.id))] == [2]
+        assert (
+            s.scalar(
+                sa.select(sa.func.count())
+                .select_from(t.StaleMemory)
+                .where(t.StaleMemory.memory_kind == "entity")
+            )
+            == 1
+        )
