@@ -14,10 +14,12 @@ limit_exceeded         413     the request body is larger than ``api.max_body_by
 memory_not_found       404     unknown id, malformed id, or another tenant's memory
 job_not_found          404
 scope_conflict         409
+idempotency_conflict   409     an Idempotency-Key reused with a different request body
 authentication_failed  401     missing, unknown or revoked API key
 permission_denied      403     a non-admin key on an admin route
 rate_limited           429     with a ``Retry-After`` header
 store_unavailable      503
+outcome_unknown        503     the connection died during COMMIT; retry with the same key
 index_out_of_sync      503
 embedding_failed       503
 llm_error              502     (``llm_output_invalid`` 502, ``llm_timeout`` 504)
@@ -43,6 +45,7 @@ from memsvc.errors import (
     AuthenticationFailed,
     ConfigError,
     EmbeddingFailed,
+    IdempotencyConflict,
     IndexOutOfSync,
     InvalidInput,
     JobNotFound,
@@ -75,6 +78,7 @@ STATUS_BY_ERROR: dict[type[MemsvcError], int] = {
     MemoryNotFound: 404,
     JobNotFound: 404,
     ScopeConflict: 409,
+    IdempotencyConflict: 409,
     AuthenticationFailed: 401,
     PermissionDenied: 403,
     RateLimited: 429,
