@@ -106,6 +106,8 @@ class Worker:
         if job is None:
             return False
         started = time.perf_counter()
+        heartbeat = _Heartbeat(self, job.id)
+        heartbeat.start()
         try:
             self._handle(job)
         except Exception as exc:  # any failure of a job is recorded on the job and retried
@@ -127,6 +129,8 @@ class Worker:
                     max_attempts=self._cfg.max_attempts,
                 )
             return True
+        finally:
+            heartbeat.stop()
         finished = utcnow()
         with self._begin() as session:
             jobs.complete(session, job.id, worker_id=self.worker_id, now=finished)
@@ -135,9 +139,53 @@ class Worker:
         logger.debug("job %d done in %.2fs", job.id, time.perf_counter() - started)
         return True
 
+    def extend_lease(self, job_id: int) -> bool:
+        """Renew the lease of a job this worker runs; False once it is no longer ours."""
+        with self._begin() as session:
+            return jobs.extend_lease(
+                session, job_id, worker_id=self.worker_id, now=utcnow(), lease_s=self._cfg.lease_s
+            )
+
     def run_until_idle(self, *, max_jobs: int = 1_000_000) -> int:
         """Run jobs in this thread until none is ready; returns how many ran."""
         count = 0
         while count < max_jobs and self.run_once():
             count += 1
         return count
+
+
+class _Heartbeat:
+    """Renews a running job's lease every third of ``lease_s`` until stopped.
+
+    Without it a job running past its lease (a slow model, a big backlog) was claimed again by
+    another worker and ran twice. A renewal that fails (the database is away) is retried at the
+    next beat; one that finds the job taken logs it (the apply steps re-check their reads, so
+    the late run's writes stay consistent).
+    """
+
+    def __init__(self, worker: Worker, job_id: int) -> None:
+        self._worker = worker
+        self._job_id = job_id
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name=f"memsvc-lease-{job_id}", daemon=True
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        interval = max(0.05, self._worker._cfg.lease_s / 3)
+        while not self._stop.wait(interval):
+            try:
+                held = self._worker.extend_lease(self._job_id)
+            except Exception as exc:  # the next beat tries again
+                logger.warning("lease of job %d not renewed: %s", self._job_id, type(exc).__name__)
+                continue
+            if not held:
+                logger.warning("job %d is no longer held by this worker", self._job_id)
+                return
