@@ -102,10 +102,27 @@ def create_app(
         search_slots=anyio.CapacityLimiter(settings.api.search_concurrency),
     )
     app.state.service = service
+    _access_log_without_queries()
     install_error_handlers(app)
     for module in (memories, search, admin, health):
         app.include_router(module.router)
     return app
+
+
+class _PathOnly(logging.Filter):
+    """Drops the query string from uvicorn's access lines: it may carry users' text."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
+        return True
+
+
+def _access_log_without_queries() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, _PathOnly) for f in access.filters):
+        access.addFilter(_PathOnly())
 
 
 def _middleware(settings: Settings, metrics: Metrics) -> list[Middleware]:

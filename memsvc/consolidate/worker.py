@@ -86,7 +86,8 @@ class Worker:
             try:
                 did_work = self.run_once()
             except Exception:  # the loop is a boundary: log, back off, keep serving
-                logger.error("consolidation worker loop failed", exc_info=True)
+                logger.error("consolidation worker loop failed (traceback at DEBUG)")
+                logger.debug("worker loop failure", exc_info=True)
                 did_work = False
             if not did_work:
                 self._wake.wait(self._cfg.poll_interval_s)
@@ -112,13 +113,14 @@ class Worker:
             self._handle(job)
         except Exception as exc:  # any failure of a job is recorded on the job and retried
             self.failed += 1
+            # The type only: an error's text may quote what users said (traceback at DEBUG).
             logger.warning(
                 "consolidation job %d failed (attempt %d): %s",
                 job.id,
                 job.attempts,
                 type(exc).__name__,
-                exc_info=True,
             )
+            logger.debug("job %d failure", job.id, exc_info=True)
             with self._begin() as session:
                 jobs.fail(
                     session,

@@ -67,6 +67,9 @@ def make_engine(cfg: DatabaseSettings) -> sa.Engine:
     Args:
         cfg: the database section of the settings.
 
+    Statement parameters are never part of an error's text or of a log line
+    (``hide_parameters``): they are the users' memories.
+
     Returns:
         A new engine; the caller owns it and should ``dispose()`` it.
     """
@@ -75,7 +78,7 @@ def make_engine(cfg: DatabaseSettings) -> sa.Engine:
     logger.info("database engine: %s", url.render_as_string(hide_password=True))
     if backend == "sqlite":
         _ensure_sqlite_dir(url)
-        engine = sa.create_engine(url, echo=cfg.echo)
+        engine = sa.create_engine(url, echo=cfg.echo, hide_parameters=True)
         _install_sqlite_hooks(engine, busy_timeout_ms=cfg.busy_timeout_ms)
         return engine
     if backend == "postgresql":
@@ -85,12 +88,13 @@ def make_engine(cfg: DatabaseSettings) -> sa.Engine:
         return sa.create_engine(
             url,
             echo=cfg.echo,
+            hide_parameters=True,
             pool_size=cfg.pool_size,
             max_overflow=_PG_MAX_OVERFLOW,
             pool_pre_ping=True,
             connect_args=connect_args,
         )
-    return sa.create_engine(url, echo=cfg.echo, pool_pre_ping=True)
+    return sa.create_engine(url, echo=cfg.echo, pool_pre_ping=True, hide_parameters=True)
 
 
 def make_sessionmaker(engine: sa.Engine, *, is_read_only: bool = False) -> sessionmaker[Session]:
