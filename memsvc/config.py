@@ -366,6 +366,11 @@ class ApiSettings(BaseModel):
     rate_limit_per_minute: int = Field(
         default=600, ge=0, description="Requests per minute per key (0: unlimited)."
     )
+    rate_limit_storage: str = Field(
+        default="memory://",
+        description="Where rate-limit counts live (a `limits` storage URI): `memory://` per "
+        "process; `redis://127.0.0.1:6379` to share one limit across workers and replicas.",
+    )
     cors_origins: list[str] = Field(default_factory=list, description="Allowed CORS origins.")
     search_concurrency: int = Field(
         default=2,

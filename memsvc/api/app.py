@@ -97,7 +97,9 @@ def create_app(
     app.state.api = ApiState(
         settings=settings,
         authenticator=Authenticator(settings.api, default_namespace=settings.namespace),
-        limiter=RateLimiter(settings.api.rate_limit_per_minute),
+        limiter=RateLimiter(
+            settings.api.rate_limit_per_minute, storage=settings.api.rate_limit_storage
+        ),
         metrics=metrics,
         search_slots=anyio.CapacityLimiter(settings.api.search_concurrency),
     )
