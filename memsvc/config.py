@@ -75,6 +75,18 @@ class IndexSettings(BaseModel):
         ge=0.1,
         description="How often a replica tails the change log for changes made by other processes.",
     )
+    reader_report_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="How often a process records how far its indexes read the change log, and "
+        "trims the log below every live reader.",
+    )
+    reader_ttl_s: float = Field(
+        default=86_400.0,
+        gt=0,
+        description="A reader not heard of for this long no longer holds the change log back; "
+        "if it comes back behind the trim point it rebuilds its indexes from SQL.",
+    )
 
 
 class EmbedSettings(BaseModel):
