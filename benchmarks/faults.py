@@ -1,0 +1,322 @@
+"""Fault tests with real processes on loopback, bounded in time (issue 13).
+
+    .venv/bin/python benchmarks/faults.py                     # every scenario, small sizes
+    .venv/bin/python benchmarks/faults.py --only kill9 --rounds 3 --seconds 6
+
+Scenarios (each starts ``memsvc`` processes on a fresh SQLite copy, hashing embedder, auth off):
+
+- ``kill9``: ``memsvc serve`` under 4 writer threads, killed with SIGKILL at a different moment
+  each round and started again; writers resend the adds whose reply they lost, with the same
+  Idempotency-Key (what the SDK does).
+- ``unwritable``: the index folder becomes unwritable during writes (a file put in its place:
+  root ignores permissions), then comes back.
+- ``mixed``: ``serve --workers 2``, a ``memsvc worker`` process and parallel CLI adds on one
+  SQLite directory, stopped and started again each round.
+
+Each reports acknowledged writes, lost (acknowledged but absent from SQL), duplicated (one
+content stored twice), unsearchable (in SQL but not in the indexes: ``index verify``), 5xx
+answers, CLI failures and recovery time (SIGKILL to ``/readyz`` 200). Results go to
+``benchmarks/results/faults.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from contextlib import closing
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "faults.json"
+
+
+@dataclass
+class Report:
+    scenario: str
+    acknowledged: int = 0
+    lost: int = 0
+    duplicated: int = 0
+    unsearchable: int = 0
+    http_5xx: int = 0
+    http_503: int = 0
+    cli_failures: int = 0
+    recovery_s: list[float] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+class Store:
+    """A fresh SQLite database and index folder, and the CLI arguments that point at them."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.db = root / "memsvc.db"
+        self.index = root / "index"
+        self.args = [
+            "-s", "db.url", f"sqlite:///{self.db}",
+            "-s", "index.dir", str(self.index),
+            "-s", "embed.backend", "hashing",
+            "-s", "api.auth", "false",
+            "-s", "api.rate_limit_per_minute", "0",
+            "-s", "index.save_every", "50",
+        ]  # fmt: skip
+        self.cli("db", "upgrade")
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [sys.executable, "-m", "memsvc.cli.main", *self.args, *args],
+            capture_output=True, text=True, cwd=ROOT, env=self.env(), timeout=300, check=False,
+        )  # fmt: skip
+        if check and done.returncode != 0:
+            raise RuntimeError(f"memsvc {' '.join(args)} failed: {done.stderr[-2000:]}")
+        return done
+
+    def popen(self, *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "memsvc.cli.main", *self.args, *args],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=self.env(),
+        )  # fmt: skip
+
+    def contents(self) -> Counter[str]:
+        with closing(sqlite3.connect(self.db)) as conn:
+            return Counter(row[0] for row in conn.execute("SELECT content FROM event"))
+
+    def verify(self) -> int:
+        done = self.cli("index", "verify", "--json", check=False)
+        try:
+            body = json.loads(done.stdout)
+        except ValueError:
+            return -1
+        return int(len(body.get("missing", [])) + len(body.get("extra", [])))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_ready(base: str, proc: subprocess.Popen[str], timeout: float = 120) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                return time.monotonic() - started
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {proc.stderr.read() if proc.stderr else ''}")
+        time.sleep(0.05)
+    raise RuntimeError("server did not become ready")
+
+
+class Writers:
+    """Four threads adding unique contents; each remembers what was acknowledged and resends
+    (same key) what it is unsure of, as the SDK does."""
+
+    def __init__(self, base: str, report: Report, threads: int = 4) -> None:
+        self.base = base
+        self.report = report
+        self.acked: set[str] = set()
+        self.unsure: dict[str, str] = {}  # content -> idempotency key
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._run, args=(i,), daemon=True) for i in range(threads)
+        ]
+
+    def start(self) -> None:
+        self._stop.clear()
+        for t in self._threads:
+            t.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(30)
+
+    def _send(self, http: httpx.Client, content: str, key: str) -> None:
+        try:
+            answer = http.post(
+                "/v1/memories",
+                json={"messages": content, "user_id": "writer"},
+                headers={"Idempotency-Key": key},
+            )
+        except httpx.TransportError:
+            with self._lock:
+                self.unsure[content] = key
+            return
+        with self._lock:
+            if answer.status_code == 202:
+                self.acked.add(content)
+                self.unsure.pop(content, None)
+            else:
+                if answer.status_code >= 500:
+                    self.report.http_5xx += answer.status_code != 503
+                    self.report.http_503 += answer.status_code == 503
+                self.unsure[content] = key
+
+    def _run(self, n: int) -> None:
+        with httpx.Client(base_url=self.base, timeout=10) as http:
+            i = 0
+            while not self._stop.is_set():
+                content = f"writer {n} note {i} {uuid.uuid4().hex[:8]}"
+                self._send(http, content, uuid.uuid4().hex)
+                i += 1
+
+    def resend_unsure(self) -> None:
+        with httpx.Client(base_url=self.base, timeout=30) as http:
+            for content, key in list(self.unsure.items()):
+                self._send(http, content, key)
+
+
+def _check(store: Store, report: Report, acked: set[str]) -> None:
+    stored = store.contents()
+    report.acknowledged = len(acked)
+    report.lost = sum(1 for c in acked if stored[c] == 0)
+    report.duplicated = sum(1 for n in stored.values() if n > 1)
+    report.unsearchable = store.verify()
+
+
+def kill9(rounds: int, seconds: float) -> Report:
+    report = Report("kill9")
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(Path(tmp))
+        port = _free_port()
+        base = f"http://127.0.0.1:{port}"
+        writers: Writers | None = None
+        for r in range(rounds):
+            proc = store.popen("serve", "--port", str(port))
+            took = _wait_ready(base, proc)
+            if r:
+                report.recovery_s.append(round(took, 2))
+            previous = writers
+            writers = Writers(base, report)
+            if previous is not None:  # what the last round was unsure of, resent with its key
+                writers.acked |= previous.acked
+                writers.unsure = previous.unsure
+                writers.resend_unsure()
+            writers.start()
+            time.sleep(seconds * (0.5 + r / max(rounds, 1)))
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(30)
+            writers.stop()
+        proc = store.popen("serve", "--port", str(port))
+        report.recovery_s.append(round(_wait_ready(base, proc), 2))
+        assert writers is not None
+        writers.resend_unsure()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(60)
+        _check(store, report, writers.acked)
+        report.notes.append(f"unsure after the last restart: {len(writers.unsure)}")
+    return report
+
+
+def unwritable(seconds: float) -> Report:
+    report = Report("unwritable")
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(Path(tmp))
+        store.args += ["-s", "index.save_every", "1"]
+        port = _free_port()
+        base = f"http://127.0.0.1:{port}"
+        proc = store.popen("serve", "--port", str(port))
+        _wait_ready(base, proc)
+        writers = Writers(base, report)
+        writers.start()
+        time.sleep(seconds / 3)
+        moved = store.root / "index.away"
+        store.index.rename(moved)
+        store.index.write_text("not a folder")  # every save now fails with an OSError
+        time.sleep(seconds / 3)
+        ready = httpx.get(f"{base}/readyz", timeout=5).json()
+        report.notes.append(f"/readyz while unwritable: {ready['checks'].get('index')}")
+        store.index.unlink()
+        moved.rename(store.index)
+        time.sleep(seconds / 3)
+        writers.stop()
+        writers.resend_unsure()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(60)
+        _check(store, report, writers.acked)
+    return report
+
+
+def mixed(rounds: int, seconds: float) -> Report:
+    report = Report("mixed")
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(Path(tmp))
+        port = _free_port()
+        base = f"http://127.0.0.1:{port}"
+        acked: set[str] = set()
+        for r in range(rounds):
+            server = store.popen("serve", "--port", str(port), "--workers", "2")
+            worker = store.popen("worker")
+            took = _wait_ready(base, server)
+            if r:
+                report.recovery_s.append(round(took, 2))
+            writers = Writers(base, report, threads=2)
+            writers.start()
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline:
+                batch = [f"cli round {r} note {uuid.uuid4().hex[:8]}" for _ in range(3)]
+                procs = [store.popen("add", text, "-u", "writer") for text in batch]
+                for text, p in zip(batch, procs, strict=True):
+                    _, err = p.communicate(timeout=120)
+                    if p.returncode == 0:
+                        acked.add(text)
+                    else:
+                        report.cli_failures += 1
+                        report.notes.append(err.strip().splitlines()[-1][:200] if err else "?")
+            writers.stop()
+            writers.resend_unsure()
+            acked |= writers.acked
+            for p in (worker, server):
+                p.send_signal(signal.SIGTERM)
+                p.wait(60)
+        _check(store, report, acked)
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--only", choices=["kill9", "unwritable", "mixed"], action="append")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=6.0)
+    args = parser.parse_args()
+    chosen = args.only or ["kill9", "unwritable", "mixed"]
+    reports: list[dict[str, Any]] = []
+    for name in chosen:
+        started = time.monotonic()
+        if name == "kill9":
+            rep = kill9(args.rounds, args.seconds)
+        elif name == "unwritable":
+            rep = unwritable(args.seconds)
+        else:
+            rep = mixed(args.rounds, args.seconds)
+        body = {**asdict(rep), "wall_s": round(time.monotonic() - started, 1)}
+        print(json.dumps(body), flush=True)
+        reports.append(body)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    out = {"command": " ".join(sys.argv), "rounds": args.rounds, "seconds": args.seconds}
+    RESULTS.write_text(json.dumps({**out, "reports": reports}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
