@@ -12,6 +12,9 @@ Scenarios (each starts ``memsvc`` processes on a fresh SQLite copy, hashing embe
   root ignores permissions), then comes back.
 - ``mixed``: ``serve --workers 2``, a ``memsvc worker`` process and parallel CLI adds on one
   SQLite directory, stopped and started again each round.
+- ``pgkill``: ``memsvc serve`` on PostgreSQL (a schema of its own) under 4 writers while every
+  server connection is terminated (``pg_terminate_backend``) every 0.3 s; 503s are expected
+  (the database is away), anything else 5xx is not.
 
 Each reports acknowledged writes, lost (acknowledged but absent from SQL), duplicated (one
 content stored twice), unsearchable (in SQL but not in the indexes: ``index verify``), 5xx
@@ -60,14 +63,16 @@ class Report:
 
 
 class Store:
-    """A fresh SQLite database and index folder, and the CLI arguments that point at them."""
+    """A fresh database (SQLite, or a PostgreSQL schema of its own) and index folder, and the CLI
+    arguments that point at them."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, url: str | None = None) -> None:
         self.root = root
         self.db = root / "memsvc.db"
         self.index = root / "index"
+        self.url = url or f"sqlite:///{self.db}"
         self.args = [
-            "-s", "db.url", f"sqlite:///{self.db}",
+            "-s", "db.url", self.url,
             "-s", "index.dir", str(self.index),
             "-s", "embed.backend", "hashing",
             "-s", "api.auth", "false",
@@ -89,12 +94,29 @@ class Store:
         return done
 
     def popen(self, *args: str) -> subprocess.Popen[str]:
+        log = (self.root / "server.log").open("a")  # a file: a full pipe would block the server
         return subprocess.Popen(
             [sys.executable, "-m", "memsvc.cli.main", *self.args, *args],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=self.env(),
+            stdout=subprocess.DEVNULL, stderr=log, text=True, cwd=ROOT, env=self.env(),
         )  # fmt: skip
 
+    def errors_logged(self) -> list[str]:
+        path = self.root / "server.log"
+        if not path.exists():
+            return []
+        return [line[:240] for line in path.read_text().splitlines() if " ERROR " in line]
+
     def contents(self) -> Counter[str]:
+        if self.url.startswith("postgresql"):
+            import sqlalchemy as sa
+
+            engine = sa.create_engine(self.url)
+            try:
+                with engine.connect() as conn:
+                    rows = conn.execute(sa.text("SELECT content FROM event")).all()
+            finally:
+                engine.dispose()
+            return Counter(str(row[0]) for row in rows)
         with closing(sqlite3.connect(self.db)) as conn:
             return Counter(row[0] for row in conn.execute("SELECT content FROM event"))
 
@@ -122,7 +144,7 @@ def _wait_ready(base: str, proc: subprocess.Popen[str], timeout: float = 120) ->
         except httpx.TransportError:
             pass
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.stderr.read() if proc.stderr else ''}")
+            raise RuntimeError("server exited before it was ready")
         time.sleep(0.05)
     raise RuntimeError("server did not become ready")
 
@@ -171,6 +193,8 @@ class Writers:
                 if answer.status_code >= 500:
                     self.report.http_5xx += answer.status_code != 503
                     self.report.http_503 += answer.status_code == 503
+                    if answer.status_code != 503 and len(self.report.notes) < 20:
+                        self.report.notes.append(f"{answer.status_code}: {answer.text[:200]}")
                 self.unsure[content] = key
 
     def _run(self, n: int) -> None:
@@ -188,6 +212,7 @@ class Writers:
 
 
 def _check(store: Store, report: Report, acked: set[str]) -> None:
+    report.notes.extend(store.errors_logged()[:10])
     stored = store.contents()
     report.acknowledged = len(acked)
     report.lost = sum(1 for c in acked if stored[c] == 0)
@@ -294,13 +319,80 @@ def mixed(rounds: int, seconds: float) -> Report:
     return report
 
 
+def pgkill(seconds: float, postgres_url: str) -> Report:
+    """PostgreSQL connections of the server terminated every 0.3 s during 4 writers' load."""
+    import sqlalchemy as sa
+
+    report = Report("pgkill")
+    schema = f"memsvc_faults_{uuid.uuid4().hex[:10]}"
+    app = schema  # the application_name that tells our server's connections apart
+    admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    url = sa.make_url(postgres_url).update_query_dict(
+        {"options": f"-csearch_path={schema}", "application_name": app}
+    )
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            store = Store(Path(tmp), url.render_as_string(hide_password=False))
+            port = _free_port()
+            base = f"http://127.0.0.1:{port}"
+            proc = store.popen("serve", "--port", str(port))
+            _wait_ready(base, proc)
+            writers = Writers(base, report)
+            writers.start()
+            killed = 0
+            deadline = time.monotonic() + seconds
+            with admin.connect() as conn:
+                while time.monotonic() < deadline:
+                    killed += int(
+                        conn.execute(
+                            sa.text(
+                                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                "WHERE application_name = :app"
+                            ),
+                            {"app": app},
+                        ).scalar_one()
+                    )
+                    time.sleep(0.3)
+            stopped = time.monotonic()
+            with httpx.Client(base_url=base, timeout=10) as http:
+                while True:  # recovery: the first add that succeeds after the last kill
+                    body = {"messages": f"after {uuid.uuid4().hex[:6]}", "user_id": "probe"}
+                    if http.post("/v1/memories", json=body).status_code == 202:
+                        break
+                    time.sleep(0.01)
+            report.recovery_s.append(round(time.monotonic() - stopped, 3))
+            writers.stop()
+            writers.resend_unsure()
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(60)
+            _check(store, report, writers.acked)
+            report.notes.append(f"connections terminated: {killed}")
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+    return report
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--only", choices=["kill9", "unwritable", "mixed"], action="append")
+    parser.add_argument(
+        "--only", choices=["kill9", "unwritable", "mixed", "pgkill"], action="append"
+    )
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("MEMSVC_TEST_POSTGRES_URL"),
+        help="PostgreSQL URL for pgkill (default: MEMSVC_TEST_POSTGRES_URL; skipped without)",
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=6.0)
     args = parser.parse_args()
-    chosen = args.only or ["kill9", "unwritable", "mixed"]
+    chosen = args.only or ["kill9", "unwritable", "mixed", "pgkill"]
+    if "pgkill" in chosen and not args.postgres:
+        chosen.remove("pgkill")
+        print("pgkill skipped: no PostgreSQL URL", file=sys.stderr)
     reports: list[dict[str, Any]] = []
     for name in chosen:
         started = time.monotonic()
@@ -308,6 +400,8 @@ def main() -> None:
             rep = kill9(args.rounds, args.seconds)
         elif name == "unwritable":
             rep = unwritable(args.seconds)
+        elif name == "pgkill":
+            rep = pgkill(args.seconds * 2, args.postgres)
         else:
             rep = mixed(args.rounds, args.seconds)
         body = {**asdict(rep), "wall_s": round(time.monotonic() - started, 1)}

@@ -85,8 +85,8 @@ class Worker:
         while not self._stop.is_set():
             try:
                 did_work = self.run_once()
-            except Exception:  # the loop is a boundary: log, back off, keep serving
-                logger.error("consolidation worker loop failed (traceback at DEBUG)")
+            except Exception as exc:  # the loop is a boundary: log, back off, keep serving
+                logger.warning("consolidation worker loop failed: %s", type(exc).__name__)
                 logger.debug("worker loop failure", exc_info=True)
                 did_work = False
             if not did_work:

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,6 +32,7 @@ __all__ = [
     "SQLITE_BEGIN_OPTION",
     "advisory_xact_lock",
     "check_connection",
+    "guarded",
     "is_sqlite",
     "lock_key",
     "lock_namespace_writes",
@@ -147,6 +148,23 @@ def wrap_db_errors(engine: sa.Engine) -> Iterator[None]:
             "timed out waiting for a database connection from the pool",
             detail={"url": _safe_url(engine)},
         ) from exc
+
+
+def guarded(
+    open_session: Callable[[], AbstractContextManager[Session]], engine: sa.Engine
+) -> Callable[[], AbstractContextManager[Session]]:
+    """``open_session`` whose connection-level failures surface as :class:`StoreUnavailable`.
+
+    For the sessions of the index sync and the embedding cache, which run on the request path
+    too: a connection killed under them is a 503 for the client, never a 500.
+    """
+
+    @contextmanager
+    def opened() -> Iterator[Session]:
+        with wrap_db_errors(engine), open_session() as session:
+            yield session
+
+    return opened
 
 
 def _unavailable(engine: sa.Engine, exc: sa.exc.DBAPIError) -> StoreUnavailable:
