@@ -16,12 +16,13 @@ import time
 from collections import deque
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from memsvc.config import ConsolidationSettings
-from memsvc.store import jobs
+from memsvc.store import idempotency, jobs
 from memsvc.types import utcnow
 
 __all__ = ["Worker"]
@@ -29,6 +30,9 @@ __all__ = ["Worker"]
 logger = logging.getLogger(__name__)
 
 _LAG_WINDOW = 1_000
+_HOUSEKEEP_EVERY_S = 3_600.0
+_KEEP_KEYS = timedelta(days=1)
+_KEEP_JOBS = timedelta(days=7)
 
 
 class Worker:
@@ -59,6 +63,7 @@ class Worker:
         self.processed = 0
         self.failed = 0
         self.lags_s: deque[float] = deque(maxlen=_LAG_WINDOW)
+        self._last_housekeeping = float("-inf")
 
     def start(self) -> None:
         """Run the loop in a daemon thread."""
@@ -90,9 +95,29 @@ class Worker:
                 logger.debug("worker loop failure", exc_info=True)
                 did_work = False
             if not did_work:
+                self.housekeep()
                 self._wake.wait(self._cfg.poll_interval_s)
                 self._wake.clear()
         logger.info("consolidation worker %s stopped", self.worker_id)
+
+    def housekeep(self, *, now: datetime | None = None, force: bool = False) -> int:
+        """At most hourly, when idle: forget idempotency keys older than a day and finished
+        jobs older than a week (neither table grows forever). Returns the rows deleted."""
+        clock = time.monotonic()
+        if not force and clock - self._last_housekeeping < _HOUSEKEEP_EVERY_S:
+            return 0
+        self._last_housekeeping = clock
+        at = now or utcnow()
+        try:
+            with self._begin() as session:
+                deleted = idempotency.purge(session, before=at - _KEEP_KEYS)
+                deleted += jobs.purge_finished(session, finished_before=at - _KEEP_JOBS)
+        except Exception as exc:  # housekeeping waits for the next hour
+            logger.warning("housekeeping skipped: %s", type(exc).__name__)
+            return 0
+        if deleted:
+            logger.info("housekeeping removed %d old idempotency keys and jobs", deleted)
+        return deleted
 
     def run_once(self) -> bool:
         """Claim and run one job; returns whether there was one."""

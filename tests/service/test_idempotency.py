@@ -105,3 +105,16 @@ def test_without_a_key_a_lost_commit_says_the_outcome_is_unknown(service: Memory
     with _commit_reply_lost(stored=True), pytest.raises(OutcomeUnknown) as unknown:
         service.add("the fish swims", scope=ALICE)
     assert unknown.value.code == "outcome_unknown"
+
+
+def test_housekeeping_forgets_keys_older_than_a_day(service: MemoryService) -> None:
+    from datetime import timedelta
+
+    from memsvc.types import utcnow
+
+    service.add("an old request", scope=ALICE, idempotency_key="old-1")
+    worker = service._make_worker(None)
+    assert worker.housekeep(now=utcnow() + timedelta(hours=1), force=True) == 0
+    assert worker.housekeep(now=utcnow() + timedelta(days=2), force=True) == 1
+    with service.read() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(t.IdempotencyKey)) == 0
