@@ -15,6 +15,8 @@ Scenarios (each starts ``memsvc`` processes on a fresh SQLite copy, hashing embe
 - ``pgkill``: ``memsvc serve`` on PostgreSQL (a schema of its own) under 4 writers while every
   server connection is terminated (``pg_terminate_backend``) every 0.3 s; 503s are expected
   (the database is away), anything else 5xx is not.
+- ``replicas``: two ``memsvc serve`` replicas with their own index folders and a ``memsvc worker``
+  on one PostgreSQL; a write through one is polled for through the other (replica lag p50/p95).
 
 Each reports acknowledged writes, lost (acknowledged but absent from SQL), duplicated (one
 content stored twice), unsearchable (in SQL but not in the indexes: ``index verify``), 5xx
@@ -376,10 +378,80 @@ def pgkill(seconds: float, postgres_url: str) -> Report:
     return report
 
 
+def replicas(writes: int, postgres_url: str) -> Report:
+    """Two ``memsvc serve`` replicas (own index folders) and a ``memsvc worker`` on one
+    PostgreSQL: each write through replica A is polled for through replica B; the lag is the
+    time from A's acknowledgement to B's first hit (``index.sync_interval_s`` is 2 s)."""
+    import sqlalchemy as sa
+
+    report = Report("replicas")
+    schema = f"memsvc_faults_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    url = sa.make_url(postgres_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    lags: list[float] = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            store = Store(Path(tmp), url.render_as_string(hide_password=False))
+            base_args = list(store.args)
+            ports = [_free_port(), _free_port()]
+            procs = []
+            for i, port in enumerate(ports):
+                store.args = [*base_args, "-s", "index.dir", str(Path(tmp) / f"index{i}")]
+                store.args += ["-s", "consolidation.in_process_worker", "false"]
+                procs.append(store.popen("serve", "--port", str(port)))
+            store.args = [*base_args, "-s", "index.dir", str(Path(tmp) / "index_worker")]
+            procs.append(store.popen("worker"))
+            a, b = (f"http://127.0.0.1:{p}" for p in ports)
+            for proc, base in zip(procs, (a, b), strict=False):
+                _wait_ready(base, proc)
+            acked: set[str] = set()
+            with httpx.Client(base_url=a, timeout=30) as wa, httpx.Client(base_url=b) as rb:
+                for i in range(writes):
+                    token = f"rep{i}x{uuid.uuid4().hex[:8]}"
+                    added = wa.post("/v1/memories", json={"messages": token, "user_id": "r"})
+                    if added.status_code != 202:
+                        report.http_5xx += added.status_code >= 500
+                        continue
+                    acked.add(token)
+                    sent = time.monotonic()
+                    while time.monotonic() - sent < 30:
+                        found = rb.post("/v1/search", json={"query": token, "user_id": "r"})
+                        if found.status_code >= 500:
+                            report.http_5xx += 1
+                        hits = found.json().get("hits", []) if found.is_success else []
+                        if any(token in h["memory"]["content"] for h in hits):
+                            lags.append(time.monotonic() - sent)
+                            break
+                        time.sleep(0.02)
+                    else:
+                        report.unsearchable += 1
+            for proc in procs:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(60)
+            stored = store.contents()
+            report.acknowledged = len(acked)
+            report.lost = sum(1 for c in acked if stored[c] == 0)
+            report.duplicated = sum(1 for n in stored.values() if n > 1)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+    ordered = sorted(lags)
+    if ordered:
+        p50 = ordered[len(ordered) // 2]
+        p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+        report.notes.append(
+            f"replica lag p50 {p50:.3f} s, p95 {p95:.3f} s, max {ordered[-1]:.3f} s"
+        )
+    return report
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
-        "--only", choices=["kill9", "unwritable", "mixed", "pgkill"], action="append"
+        "--only", choices=["kill9", "unwritable", "mixed", "pgkill", "replicas"], action="append"
     )
     parser.add_argument(
         "--postgres",
@@ -389,10 +461,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=6.0)
     args = parser.parse_args()
-    chosen = args.only or ["kill9", "unwritable", "mixed", "pgkill"]
-    if "pgkill" in chosen and not args.postgres:
-        chosen.remove("pgkill")
-        print("pgkill skipped: no PostgreSQL URL", file=sys.stderr)
+    chosen = args.only or ["kill9", "unwritable", "mixed", "pgkill", "replicas"]
+    for needs_pg in ("pgkill", "replicas"):
+        if needs_pg in chosen and not args.postgres:
+            chosen.remove(needs_pg)
+            print(f"{needs_pg} skipped: no PostgreSQL URL", file=sys.stderr)
     reports: list[dict[str, Any]] = []
     for name in chosen:
         started = time.monotonic()
@@ -402,6 +475,8 @@ def main() -> None:
             rep = unwritable(args.seconds)
         elif name == "pgkill":
             rep = pgkill(args.seconds * 2, args.postgres)
+        elif name == "replicas":
+            rep = replicas(int(args.seconds * 5), args.postgres)
         else:
             rep = mixed(args.rounds, args.seconds)
         body = {**asdict(rep), "wall_s": round(time.monotonic() - started, 1)}
