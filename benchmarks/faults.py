@@ -15,6 +15,8 @@ Scenarios (each starts ``memsvc`` processes on a fresh SQLite copy, hashing embe
 - ``pgkill``: ``memsvc serve`` on PostgreSQL (a schema of its own) under 4 writers while every
   server connection is terminated (``pg_terminate_backend``) every 0.3 s; 503s are expected
   (the database is away), anything else 5xx is not.
+- ``pgworkers``: ``serve --workers 2`` on PostgreSQL under 4 writers; SIGKILL one worker, then
+  the parent, then start again.
 - ``replicas``: two ``memsvc serve`` replicas with their own index folders and a ``memsvc worker``
   on one PostgreSQL; a write through one is polled for through the other (replica lag p50/p95).
 
@@ -27,6 +29,7 @@ answers, CLI failures and recovery time (SIGKILL to ``/readyz`` 200). Results go
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -378,6 +381,67 @@ def pgkill(seconds: float, postgres_url: str) -> Report:
     return report
 
 
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def pgworkers(seconds: float, postgres_url: str) -> Report:
+    """``serve --workers 2`` on PostgreSQL under 4 writers: SIGKILL one worker, later the parent
+    (its orphaned workers too), then start it again."""
+    import sqlalchemy as sa
+
+    report = Report("pgworkers")
+    schema = f"memsvc_faults_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    url = sa.make_url(postgres_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            store = Store(Path(tmp), url.render_as_string(hide_password=False))
+            port = _free_port()
+            base = f"http://127.0.0.1:{port}"
+            proc = store.popen("serve", "--port", str(port), "--workers", "2")
+            _wait_ready(base, proc)
+            writers = Writers(base, report)
+            writers.start()
+            time.sleep(seconds / 2)
+            workers = [c for c in _children(proc.pid) if "spawn_main" in
+                       Path(f"/proc/{c}/cmdline").read_text(errors="replace")]  # fmt: skip
+            os.kill(workers[0], signal.SIGKILL)
+            report.notes.append("killed one worker")
+            time.sleep(seconds / 2)
+            orphans = _children(proc.pid)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(30)
+            for pid in orphans:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            writers.stop()
+            killed_at = time.monotonic()
+            proc = store.popen("serve", "--port", str(port), "--workers", "2")
+            _wait_ready(base, proc)
+            report.recovery_s.append(round(time.monotonic() - killed_at, 2))
+            writers.resend_unsure()
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(60)
+            _check(store, report, writers.acked)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+    return report
+
+
 def replicas(writes: int, postgres_url: str) -> Report:
     """Two ``memsvc serve`` replicas (own index folders) and a ``memsvc worker`` on one
     PostgreSQL: each write through replica A is polled for through replica B; the lag is the
@@ -451,7 +515,9 @@ def replicas(writes: int, postgres_url: str) -> Report:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
-        "--only", choices=["kill9", "unwritable", "mixed", "pgkill", "replicas"], action="append"
+        "--only",
+        choices=["kill9", "unwritable", "mixed", "pgkill", "pgworkers", "replicas"],
+        action="append",
     )
     parser.add_argument(
         "--postgres",
@@ -461,8 +527,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=6.0)
     args = parser.parse_args()
-    chosen = args.only or ["kill9", "unwritable", "mixed", "pgkill", "replicas"]
-    for needs_pg in ("pgkill", "replicas"):
+    chosen = args.only or ["kill9", "unwritable", "mixed", "pgkill", "pgworkers", "replicas"]
+    for needs_pg in ("pgkill", "pgworkers", "replicas"):
         if needs_pg in chosen and not args.postgres:
             chosen.remove(needs_pg)
             print(f"{needs_pg} skipped: no PostgreSQL URL", file=sys.stderr)
@@ -475,6 +541,8 @@ def main() -> None:
             rep = unwritable(args.seconds)
         elif name == "pgkill":
             rep = pgkill(args.seconds * 2, args.postgres)
+        elif name == "pgworkers":
+            rep = pgworkers(args.seconds, args.postgres)
         elif name == "replicas":
             rep = replicas(int(args.seconds * 5), args.postgres)
         else:
