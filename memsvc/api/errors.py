@@ -104,14 +104,15 @@ _DESCRIPTIONS = {
     401: "Missing, unknown or revoked API key (authentication_failed).",
     403: "The key lacks the admin right (permission_denied).",
     404: "No such memory or job in the caller's namespace.",
-    409: "Scope conflict.",
+    409: "Scope conflict, or an Idempotency-Key reused for another request.",
     413: "Request body too large (limit_exceeded).",
     422: "Invalid input: invalid_input, invalid_scope, invalid_content, invalid_metadata, "
     "invalid_query or limit_exceeded.",
     429: "Rate limited; retry after the Retry-After header (rate_limited).",
     500: "Unexpected error (internal_error); no traceback is ever returned.",
     502: "The language model failed (llm_error, llm_output_invalid).",
-    503: "The database, index or embedder is unavailable; retry later.",
+    503: "The database, index or embedder is unavailable; retry later (outcome_unknown: the "
+    "add may be stored; retry with the same Idempotency-Key).",
     504: "The language model timed out (llm_timeout).",
 }
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
