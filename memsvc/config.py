@@ -86,6 +86,18 @@ class IndexSettings(BaseModel):
         ge=0.1,
         description="How often a replica tails the change log for changes made by other processes.",
     )
+    reader_report_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="How often a process records how far its indexes read the change log, and "
+        "trims the log below every live reader.",
+    )
+    reader_ttl_s: float = Field(
+        default=86_400.0,
+        gt=0,
+        description="A reader not heard of for this long no longer holds the change log back; "
+        "if it comes back behind the trim point it rebuilds its indexes from SQL.",
+    )
 
 
 class EmbedSettings(BaseModel):
@@ -398,6 +410,11 @@ class ApiSettings(BaseModel):
             "Requests per minute per key (0: unlimited). With auth off and this left unset "
             "there is no limit: a local client (a bulk import) is not a tenant to protect."
         ),
+    )
+    rate_limit_storage: str = Field(
+        default="memory://",
+        description="Where rate-limit counts live (a `limits` storage URI): `memory://` per "
+        "process; `redis://127.0.0.1:6379` to share one limit across workers and replicas.",
     )
     cors_origins: list[str] = Field(default_factory=list, description="Allowed CORS origins.")
     search_concurrency: int = Field(

@@ -18,6 +18,8 @@ fact rather than an action::
     ├── PermissionDenied             code "permission_denied"      key lacks the admin right
     ├── RateLimited                  code "rate_limited"
     ├── StoreUnavailable             code "store_unavailable"      the database cannot be reached
+    │   └── OutcomeUnknown           code "outcome_unknown"        died during COMMIT: stored or not
+    ├── IdempotencyConflict          code "idempotency_conflict"   a key reused for another request
     ├── IndexOutOfSync               code "index_out_of_sync"      index and SQL disagree
     ├── EmbeddingFailed              code "embedding_failed"
     ├── LLMError                     code "llm_error"              provider refused or failed
@@ -37,6 +39,7 @@ __all__ = [
     "AuthenticationFailed",
     "ConfigError",
     "EmbeddingFailed",
+    "IdempotencyConflict",
     "IndexOutOfSync",
     "InvalidContent",
     "InvalidInput",
@@ -52,6 +55,7 @@ __all__ = [
     "MemoryNotFound",
     "MemsvcError",
     "NothingToUpdate",
+    "OutcomeUnknown",
     "PermissionDenied",
     "RateLimited",
     "ScopeConflict",
@@ -175,6 +179,22 @@ class StoreUnavailable(MemsvcError):
     """The database cannot be reached or refused the operation."""
 
     code = "store_unavailable"
+
+
+class OutcomeUnknown(StoreUnavailable):
+    """The database connection died while the write was committing: it may or may not be stored.
+
+    Retrying with the same idempotency key is safe (the first outcome wins); without one, look
+    before writing again.
+    """
+
+    code = "outcome_unknown"
+
+
+class IdempotencyConflict(MemsvcError):
+    """An idempotency key was used before for a different request; nothing was stored."""
+
+    code = "idempotency_conflict"
 
 
 class IndexOutOfSync(MemsvcError):

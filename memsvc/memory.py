@@ -70,14 +70,20 @@ class Memory:
         session_id: str | None = None,
         metadata: dict[str, Any] | None = None,
         occurred_at: datetime | str | None = None,
+        idempotency_key: str | None = None,
     ) -> AddResponse:
-        """Store messages; they are searchable when this returns. See ``MemoryService.add``."""
+        """Store messages; they are searchable when this returns. See ``MemoryService.add``.
+
+        ``idempotency_key`` makes a repeat of this call (after a crash, by another process on
+        the same store) return the first reply and store nothing new.
+        """
         result = self._service.add(
             messages,
             scope=Scope(user_id, agent_id, session_id),
             metadata=metadata,
             occurred_at=occurred_at,
             namespace=self._namespace,
+            idempotency_key=idempotency_key,
         )
         return AddResponse.from_result(result)
 

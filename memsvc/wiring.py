@@ -11,7 +11,7 @@ from memsvc.errors import ConfigError
 from memsvc.index.sync import IndexSync
 from memsvc.service.facade import MemoryService
 from memsvc.store import migrate
-from memsvc.store.db import check_connection, make_engine, make_sessionmaker
+from memsvc.store.db import check_connection, guarded, make_engine, make_sessionmaker
 from memsvc.store.vectors import SqlVectorCache
 
 __all__ = ["build_service", "make_embedder"]
@@ -83,12 +83,18 @@ def build_service(
         migrate.upgrade(settings.db)
     sessions = make_sessionmaker(engine)
     reads = make_sessionmaker(engine, is_read_only=True)
+    guarded_reads = guarded(reads.begin, engine)
     embedder = CachedEmbedder(
         make_embedder(settings.embed),
         capacity=settings.embed.cache_size,
-        store=SqlVectorCache(reads.begin),
+        store=SqlVectorCache(guarded_reads),
     )
-    indexes = IndexSync(settings.index, begin=sessions.begin, read=reads.begin, embedder=embedder)
+    indexes = IndexSync(
+        settings.index,
+        begin=guarded(sessions.begin, engine),
+        read=guarded_reads,
+        embedder=embedder,
+    )
     from memsvc.llm.registry import make_llm
 
     llm = make_llm(settings.llm, embedder=embedder)

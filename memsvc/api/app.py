@@ -101,11 +101,14 @@ def create_app(
     app.state.api = ApiState(
         settings=settings,
         authenticator=Authenticator(settings.api, default_namespace=settings.namespace),
-        limiter=RateLimiter(settings.api.rate_limit_per_minute),
+        limiter=RateLimiter(
+            settings.api.rate_limit_per_minute, storage=settings.api.rate_limit_storage
+        ),
         metrics=metrics,
         search_slots=anyio.CapacityLimiter(settings.api.search_concurrency),
     )
     app.state.service = service
+    _access_log_without_queries()
     install_error_handlers(app)
     for module in (memories, search, answer, admin, health):
         app.include_router(module.router)
@@ -115,6 +118,22 @@ def create_app(
         app.include_router(mem0.router)
     install_console(app)
     return app
+
+
+class _PathOnly(logging.Filter):
+    """Drops the query string from uvicorn's access lines: it may carry users' text."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
+        return True
+
+
+def _access_log_without_queries() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, _PathOnly) for f in access.filters):
+        access.addFilter(_PathOnly())
 
 
 def _middleware(settings: Settings, metrics: Metrics) -> list[Middleware]:

@@ -17,10 +17,12 @@ memory_not_found       404     unknown id, malformed id, or another tenant's mem
 job_not_found          404
 scope_conflict         409
 already_exists         409     an import of rows that exist (``on_conflict`` skip or replace)
+idempotency_conflict   409     an Idempotency-Key reused with a different request body
 authentication_failed  401     missing, unknown or revoked API key
 permission_denied      403     a non-admin key on an admin route
 rate_limited           429     with a ``Retry-After`` header
 store_unavailable      503
+outcome_unknown        503     the connection died during COMMIT; retry with the same key
 index_out_of_sync      503
 embedding_failed       503
 llm_error              502     (``llm_output_invalid`` 502, ``llm_timeout`` 504)
@@ -47,6 +49,7 @@ from memsvc.errors import (
     AuthenticationFailed,
     ConfigError,
     EmbeddingFailed,
+    IdempotencyConflict,
     IndexOutOfSync,
     InvalidInput,
     JobNotFound,
@@ -80,6 +83,7 @@ STATUS_BY_ERROR: dict[type[MemsvcError], int] = {
     JobNotFound: 404,
     ScopeConflict: 409,
     AlreadyExists: 409,
+    IdempotencyConflict: 409,
     AuthenticationFailed: 401,
     PermissionDenied: 403,
     RateLimited: 429,
@@ -105,14 +109,15 @@ _DESCRIPTIONS = {
     401: "Missing, unknown or revoked API key (authentication_failed).",
     403: "The key lacks the admin right (permission_denied).",
     404: "No such memory or job in the caller's namespace.",
-    409: "Scope conflict.",
+    409: "Scope conflict, or an Idempotency-Key reused for another request.",
     413: "Request body too large (limit_exceeded).",
     422: "Invalid input: invalid_input, invalid_scope, invalid_content, invalid_metadata, "
     "invalid_query or limit_exceeded.",
     429: "Rate limited; retry after the Retry-After header (rate_limited).",
     500: "Unexpected error (internal_error); no traceback is ever returned.",
     502: "The language model failed (llm_error, llm_output_invalid).",
-    503: "The database, index or embedder is unavailable; retry later.",
+    503: "The database, index or embedder is unavailable; retry later (outcome_unknown: the "
+    "add may be stored; retry with the same Idempotency-Key).",
     504: "The language model timed out (llm_timeout).",
 }
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -132,14 +132,16 @@ class CatchAllMiddleware:
 
         try:
             await self.app(scope, receive, tracking_send)
-        except Exception:
+        except Exception as exc:
             route = scope.get("route")
+            # The type only at ERROR: an error's text may quote a request (traceback at DEBUG).
             logger.error(
-                "unhandled error on %s %s",
+                "unhandled error on %s %s: %s",
                 scope.get("method", "?"),
                 getattr(route, "path", "<unmatched>"),
-                exc_info=True,
+                type(exc).__name__,
             )
+            logger.debug("unhandled error", exc_info=True)
             if started:
                 raise
             await _send_json(send, 500, error_body("internal_error", "internal server error"))

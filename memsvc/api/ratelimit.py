@@ -1,72 +1,82 @@
-"""Per-key rate limiting: one token bucket per caller, in memory.
+"""Per-key rate limiting with the ``limits`` library, shared by every process that serves.
 
-Each bucket holds up to ``per_minute`` tokens and refills at ``per_minute / 60`` tokens a
-second, so a key may burst up to a minute's allowance and then sustains the configured rate.
-The state is per process: with several uvicorn workers each enforces the limit on its own.
+At most ``per_minute`` requests per key in any 60-second window (a moving window). Where the
+counts live is ``api.rate_limit_storage``: ``memory://`` (the default) keeps them in the process,
+which is exact for one worker; with several server workers or replicas point it at Redis
+(``redis://127.0.0.1:6379``), so N workers allow the configured rate, not N times it.
 """
 
 from __future__ import annotations
 
-import threading
+import logging
 import time
-from collections import OrderedDict
-from collections.abc import Callable
-from dataclasses import dataclass
+from typing import cast
 
-from memsvc.errors import RateLimited
+from limits import RateLimitItemPerMinute
+from limits.storage import Storage, storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+from memsvc.errors import ConfigError, RateLimited
 
 __all__ = ["RateLimiter"]
 
-_MAX_BUCKETS = 100_000
+logger = logging.getLogger(__name__)
 
-
-@dataclass
-class _Bucket:
-    tokens: float
-    updated: float
+_PREFIX = "memsvc-rate"
 
 
 class RateLimiter:
-    """Token buckets keyed by caller.
+    """Moving-window limits keyed by caller.
 
     Args:
-        per_minute: sustained requests per minute per key; 0 disables the limit.
-        clock: monotonic seconds (injectable for tests).
+        per_minute: requests per minute per key; 0 disables the limit.
+        storage: a ``limits`` storage URI (``memory://``, ``redis://host:port``, ...).
+        key_prefix: prefix of the keys in a shared storage (one per deployment).
+
+    Raises:
+        ConfigError: the storage URI is not one ``limits`` knows.
     """
 
-    def __init__(self, per_minute: int, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, per_minute: int, *, storage: str = "memory://", key_prefix: str = _PREFIX
+    ) -> None:
         self.per_minute = per_minute
-        self._rate = per_minute / 60.0
-        self._clock = clock
-        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
-        self._lock = threading.Lock()
+        self.storage_uri = storage
+        self._item = RateLimitItemPerMinute(max(per_minute, 1))
+        options: dict[str, str] = {}
+        if not storage.startswith("memory://"):
+            options["key_prefix"] = key_prefix
+        try:
+            self._storage = cast(Storage, storage_from_string(storage, **options))
+        except Exception as exc:  # an unknown scheme or a missing client library
+            raise ConfigError(
+                "rate limit storage cannot be used", detail={"storage": storage.split("@")[-1]}
+            ) from exc
+        self._limiter = MovingWindowRateLimiter(self._storage)
+
+    @property
+    def is_shared(self) -> bool:
+        """Whether other processes see the same counts."""
+        return not self.storage_uri.startswith("memory://")
 
     def acquire(self, key: str) -> None:
-        """Take one token for ``key``.
+        """Count one request for ``key``.
 
         Raises:
-            RateLimited: the bucket is empty; ``detail["retry_after_s"]`` says when a token is due.
+            RateLimited: the window is full; ``detail["retry_after_s"]`` says when a slot frees.
         """
         if self.per_minute <= 0:
             return
-        now = self._clock()
-        with self._lock:
-            bucket = self._buckets.get(key)
-            if bucket is None:
-                bucket = _Bucket(tokens=float(self.per_minute), updated=now)
-                self._buckets[key] = bucket
-                if len(self._buckets) > _MAX_BUCKETS:
-                    self._buckets.popitem(last=False)
-            else:
-                self._buckets.move_to_end(key)
-                bucket.tokens = min(
-                    float(self.per_minute), bucket.tokens + (now - bucket.updated) * self._rate
-                )
-                bucket.updated = now
-            if bucket.tokens >= 1.0:
-                bucket.tokens -= 1.0
+        try:
+            if self._limiter.hit(self._item, key):
                 return
-            wait = (1.0 - bucket.tokens) / self._rate
+            reset_at = self._limiter.get_window_stats(self._item, key).reset_time
+        except Exception as exc:  # the storage is away: serve rather than refuse everyone
+            logger.warning(
+                "rate limit storage failed (%s); request let through", type(exc).__name__
+            )
+            return
+        wait = max(0.001, reset_at - time.time())
         raise RateLimited(
             f"rate limit of {self.per_minute} requests per minute exceeded",
             detail={"limit_per_minute": self.per_minute, "retry_after_s": round(wait, 3)},

@@ -88,6 +88,14 @@ def run_server(
     port = port if port is not None else settings.api.port
     workers = workers or settings.api.workers
     logger.info("serving memsvc on http://%s:%d with %d worker(s)", host, port, workers)
+    api = settings.api
+    if workers > 1 and api.rate_limit_per_minute and api.rate_limit_storage.startswith("memory"):
+        logger.warning(
+            "rate limit counts are per worker (api.rate_limit_storage=memory://): %d workers "
+            "allow %d times the rate; set api.rate_limit_storage=redis://... to share them",
+            workers,
+            workers,
+        )
     if workers == 1:
         uvicorn.run(
             create_app(settings),

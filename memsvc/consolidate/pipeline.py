@@ -120,7 +120,7 @@ class ConsolidationPipeline:
         report = self._recomputer.recompute(
             namespace_id, owner, lambda scope: self._run_scope(namespace_id, scope), purge=purge
         )
-        self._indexes.catch_up(namespace_id)
+        self._indexes.catch_up_after_commit(namespace_id)
         return report
 
     def _run_scope(self, ns_id: int, scope: Scope) -> None:

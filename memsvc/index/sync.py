@@ -14,12 +14,15 @@ namespace lock on PostgreSQL until commit), so a tailer never skips a change tha
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +44,7 @@ from memsvc.store import change_log, lineage
 from memsvc.store.memories import get_rows
 from memsvc.store.records import MODEL_BY_KIND
 from memsvc.store.vectors import save_vectors
-from memsvc.types import MemoryKind, MemoryRef
+from memsvc.types import MemoryKind, MemoryRef, utcnow
 
 __all__ = ["IndexSync", "NamespaceIndexes", "VerifyReport"]
 
@@ -61,6 +64,7 @@ class NamespaceIndexes:
     lock: threading.RLock = field(default_factory=threading.RLock)
     unsaved: int = 0
     last_poll: float = 0.0
+    last_report: float = float("-inf")
 
     @property
     def applied_seq(self) -> int:
@@ -111,6 +115,7 @@ class IndexSync:
         self._by_ns: dict[int, NamespaceIndexes] = {}
         self._lock = threading.Lock()
         self._rebuilding: set[int] = set()
+        self.reader_id = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._save_failure: tuple[str, float] | None = None  # error name, monotonic time
 
     def _dir(self, namespace_id: int) -> Path:
@@ -204,6 +209,19 @@ class IndexSync:
         with idx.lock:
             while True:
                 with self._read() as session:
+                    behind = idx.applied_seq < change_log.trimmed_before(session, namespace_id) - 1
+                if behind:
+                    # Changes this cache never saw were trimmed away: only SQL has them now.
+                    logger.warning(
+                        "indexes of namespace %d are behind the trimmed change log; rebuilding",
+                        namespace_id,
+                    )
+                    self._rebuilding.add(namespace_id)
+                    try:
+                        return self._rebuild_into(idx)
+                    finally:
+                        self._rebuilding.discard(namespace_id)
+                with self._read() as session:
                     rows = change_log.tail(
                         session,
                         namespace_id=namespace_id,
@@ -224,7 +242,35 @@ class IndexSync:
                     break
             if idx.unsaved >= self._cfg.save_every:
                 self._save_quietly(idx)
+            self._report(idx)
         return total
+
+    def _report(self, idx: NamespaceIndexes) -> None:
+        """Every ``reader_report_s``: say how far this cache has read, and trim the log below
+        every live reader. Never raises (the log just stays longer)."""
+        now = time.monotonic()
+        if now - idx.last_report < self._cfg.reader_report_s:
+            return
+        idx.last_report = now
+        try:
+            with self._begin() as session:
+                change_log.report_reader(
+                    session,
+                    namespace_id=idx.namespace_id,
+                    reader_id=self.reader_id,
+                    applied_seq=idx.applied_seq,
+                    now=utcnow(),
+                )
+                deleted = change_log.trim_to_readers(
+                    session,
+                    namespace_id=idx.namespace_id,
+                    live_after=utcnow() - timedelta(seconds=self._cfg.reader_ttl_s),
+                )
+        except Exception as exc:  # bookkeeping only
+            logger.warning("change-log trim skipped: %s", type(exc).__name__)
+            return
+        if deleted:
+            logger.debug("change log of namespace %d trimmed by %d rows", idx.namespace_id, deleted)
 
     def catch_up_after_commit(self, namespace_id: int) -> bool:
         """:meth:`catch_up` for a writer whose data is committed: a failure is never raised.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -53,8 +54,11 @@ class Call(Generic[T]):
     params: dict[str, Any] = field(default_factory=dict)
     json: dict[str, Any] | None = None
     is_safe_to_resend: bool = False
-    """Whether the request may be sent again after a transport error that happened after it
-    may have reached the server (reads, deletes, updates, searches; not adds)."""
+    """Whether the request may be sent again after a transport error or a 503 that happened
+    after it may have reached the server (reads, deletes, updates, searches, and adds, which
+    carry an idempotency key)."""
+    headers: dict[str, str] = field(default_factory=dict)
+    """Extra request headers (the add's ``Idempotency-Key``), the same on every retry."""
 
 
 def _call(
@@ -65,8 +69,10 @@ def _call(
     params: Mapping[str, Any] | None = None,
     body: Mapping[str, Any] | None = None,
     is_safe_to_resend: bool | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Call[T]:
     return Call(
+        headers=dict(headers or {}),
         method=method,
         path=path,
         parse=parse,
@@ -117,6 +123,7 @@ def add(
     session_id: str | None = None,
     metadata: dict[str, Any] | None = None,
     occurred_at: datetime | str | None = None,
+    idempotency_key: str | None = None,
 ) -> Call[AddResponse]:
     """Store messages; they are searchable when this returns.
 
@@ -124,6 +131,9 @@ def add(
         messages: a string, a ``{"role", "content", "name"?}`` mapping, or a list of them.
         metadata: a JSON object stored on every event (``"ref"`` is echoed in provenance).
         occurred_at: when the messages happened (default now).
+        idempotency_key: sent as ``Idempotency-Key``; default a fresh random key per call,
+            reused by the client's retries, so a retried add is never stored twice. Pass your
+            own to make a repeat of the same call (after a crash of yours) safe too.
 
     Example::
 
@@ -135,7 +145,15 @@ def add(
         "metadata": metadata,
         "occurred_at": _time(occurred_at),
     }
-    return _call("POST", "/v1/memories", _model(AddResponse), body=body)
+    key = idempotency_key if idempotency_key is not None else uuid.uuid4().hex
+    return _call(
+        "POST",
+        "/v1/memories",
+        _model(AddResponse),
+        body=body,
+        is_safe_to_resend=True,
+        headers={"Idempotency-Key": key},
+    )
 
 
 def search(

@@ -74,11 +74,15 @@ class _BaseClient:
             "url": self.base_url + call.path,
             "params": call.params or None,
             "json": call.json,
-            "headers": self._headers,
+            "headers": {**self._headers, **call.headers} if call.headers else self._headers,
         }
 
-    def _should_retry_status(self, response: httpx.Response, attempt: int) -> bool:
-        return response.status_code in _RETRY_STATUSES and attempt < self.retries
+    def _should_retry_status(self, response: httpx.Response, call: Call[Any], attempt: int) -> bool:
+        if attempt >= self.retries or response.status_code not in _RETRY_STATUSES:
+            return False
+        # 429 means "not processed"; a 503 may come after the write happened (outcome_unknown),
+        # so only a request that is safe to send twice is sent again.
+        return response.status_code == 429 or call.is_safe_to_resend
 
     def _should_retry_error(self, exc: httpx.TransportError, call: Call[Any], attempt: int) -> bool:
         if attempt >= self.retries:
@@ -187,7 +191,7 @@ class MemoryClient(_BaseClient):
                     raise self._unreachable(exc, self.base_url) from exc
                 time.sleep(self._delay(attempt, None))
             else:
-                if not self._should_retry_status(response, attempt):
+                if not self._should_retry_status(response, call, attempt):
                     return self._result(call, response)
                 time.sleep(self._delay(attempt, response))
             attempt += 1
@@ -277,7 +281,7 @@ class AsyncMemoryClient(_BaseClient):
                     raise self._unreachable(exc, self.base_url) from exc
                 await asyncio.sleep(self._delay(attempt, None))
             else:
-                if not self._should_retry_status(response, attempt):
+                if not self._should_retry_status(response, call, attempt):
                     return self._result(call, response)
                 await asyncio.sleep(self._delay(attempt, response))
             attempt += 1

@@ -104,7 +104,7 @@ def erase(
         if not purge:
             for owner in report.owners.values():
                 jobs.enqueue(session, namespace_id=namespace_id, scope=owner_of(owner), now=now)
-    service.indexes.catch_up(namespace_id)
+    service.indexes.catch_up_after_commit(namespace_id)
     out: dict[str, Any] = counts(report)
     out["jobs_cancelled"] = cancelled
     if not purge:

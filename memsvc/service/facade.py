@@ -26,7 +26,7 @@ from memsvc.consolidate.pipeline import ConsolidationPipeline, owner_of
 from memsvc.consolidate.recompute import RemovalReport, mark_changed, remove_sources
 from memsvc.consolidate.worker import Worker
 from memsvc.embed.cache import CachedEmbedder
-from memsvc.errors import InvalidQuery, NothingToUpdate, StoreUnavailable
+from memsvc.errors import InvalidQuery, NothingToUpdate, OutcomeUnknown, StoreUnavailable
 from memsvc.index.documents import index_text
 from memsvc.index.persist import persist_vectors
 from memsvc.index.sync import IndexSync
@@ -37,6 +37,7 @@ from memsvc.service.operations import OperationsMixin
 from memsvc.service.reinforce import Reinforcer
 from memsvc.store import change_log, jobs
 from memsvc.store import history as hist
+from memsvc.store import idempotency as idem
 from memsvc.store import memories as repo
 from memsvc.store import tables as t
 from memsvc.store.namespaces import ensure_namespace
@@ -145,6 +146,7 @@ class MemoryService(OperationsMixin):
         metadata: Any = None,
         occurred_at: datetime | str | None = None,
         namespace: str | None = None,
+        idempotency_key: str | None = None,
     ) -> AddResult:
         """Store messages as events; they are searchable when this returns.
 
@@ -155,13 +157,18 @@ class MemoryService(OperationsMixin):
                 search provenance as the client's own id).
             occurred_at: when the messages happened (default now): import history with its
                 real times. Events of one call share it and keep their order.
+            idempotency_key: makes the call safe to repeat: a later call with the same key and
+                the same request returns the first reply and stores nothing.
         Raises:
             InvalidInput: any invalid part; nothing is stored then.
+            IdempotencyConflict: the key was used for a different request.
+            OutcomeUnknown: the connection died during COMMIT and no key tells the outcome.
         """
         limits = self.settings.limits
         msgs = coerce_messages(messages, limits)
         meta = check_metadata(metadata, limits)
         when = check_time(occurred_at, field="occurred_at")
+        key = idem.check_key(idempotency_key)
         ns_id = self.namespace_id(namespace)
         now = utcnow()
         when = when or now
@@ -180,29 +187,108 @@ class MemoryService(OperationsMixin):
             for m in msgs
         ]
         texts = [index_text(t.Event(**r)) for r in rows]
-        self.embedder.embed(texts)  # the model runs before the write transaction opens
-        with self.begin() as session:
-            ids = repo.insert_events(session, rows)
-            persist_vectors(session, self.embedder, texts)
-            change_log.append(
-                session,
-                namespace_id=ns_id,
-                kind=MemoryKind.EVENT,
-                memory_ids=ids,
-                op="upsert",
-                now=now,
+        digest = None
+        if key is not None:
+            digest = idem.request_hash(
+                {
+                    "scope": scope.as_dict(),
+                    "messages": [asdict(m) for m in msgs],
+                    "meta": meta,
+                    "occurred_at": occurred_at if occurred_at is None else str(occurred_at),
+                }
             )
-            job_id = None
-            if self.settings.consolidation.enabled:
-                job_id = jobs.enqueue(session, namespace_id=ns_id, scope=scope, now=now)
-            events = [to_record(t.Event(id=i, **row)) for i, row in zip(ids, rows, strict=True)]
-        self.indexes.catch_up(ns_id)
+            with self.read() as session:
+                earlier = idem.recall(
+                    session, namespace_id=ns_id, key=key, digest=digest, lock=False
+                )
+            if earlier is not None:
+                return self._replay(ns_id, earlier)
+        self.embedder.embed(texts)  # the model runs before the write transaction opens
+        committing = False
+        try:
+            with self.begin() as session:
+                if key is not None and digest is not None:
+                    earlier = idem.recall(session, namespace_id=ns_id, key=key, digest=digest)
+                    if earlier is not None:
+                        committing = True
+                        return self._replay_in(session, ns_id, earlier)
+                ids = repo.insert_events(session, rows)
+                persist_vectors(session, self.embedder, texts)
+                change_log.append(
+                    session,
+                    namespace_id=ns_id,
+                    kind=MemoryKind.EVENT,
+                    memory_ids=ids,
+                    op="upsert",
+                    now=now,
+                )
+                job_id = None
+                if self.settings.consolidation.enabled:
+                    job_id = jobs.enqueue(session, namespace_id=ns_id, scope=scope, now=now)
+                if key is not None and digest is not None:
+                    idem.remember(
+                        session,
+                        namespace_id=ns_id,
+                        key=key,
+                        digest=digest,
+                        result={"event_ids": ids, "job_id": job_id},
+                        now=now,
+                    )
+                events = [to_record(t.Event(id=i, **row)) for i, row in zip(ids, rows, strict=True)]
+                committing = True
+        except StoreUnavailable as exc:
+            if not committing or isinstance(exc, OutcomeUnknown):
+                raise
+            return self._resolve_unknown(ns_id, key, digest, exc)
+        self.indexes.catch_up_after_commit(ns_id)
         if job_id is not None:
             for callback in self._on_enqueue:
                 callback()
         events.sort(key=lambda r: r.ref.id)
         logger.debug("added %d events to namespace %d", len(events), ns_id)
         return AddResult(events=events, job_id=job_id)
+
+    def _replay(self, ns_id: int, earlier: dict[str, Any]) -> AddResult:
+        with self.read() as session:
+            return self._replay_in(session, ns_id, earlier)
+
+    def _replay_in(self, session: Session, ns_id: int, earlier: dict[str, Any]) -> AddResult:
+        """The reply first given for an idempotency key (events deleted since are left out)."""
+        ids = [int(i) for i in earlier.get("event_ids", [])]
+        found = repo.get_rows(session, ns_id, MemoryKind.EVENT, ids)
+        events = [to_record(found[i]) for i in sorted(found)]
+        job = earlier.get("job_id")
+        logger.debug("idempotent repeat answered with %d stored events", len(events))
+        return AddResult(events=events, job_id=int(job) if job is not None else None)
+
+    def _resolve_unknown(
+        self, ns_id: int, key: str | None, digest: str | None, exc: StoreUnavailable
+    ) -> AddResult:
+        """The connection died during COMMIT: find out from the idempotency key, or say so.
+
+        With a key, the key row tells (it commits with the events): found means stored, absent
+        (once the database answers) means not stored, and then a plain 503 invites a retry.
+        """
+        if key is not None and digest is not None:
+            for delay in (0.0, 0.2, 0.5, 1.0):
+                time.sleep(delay)
+                try:
+                    with self.read() as session:
+                        earlier = idem.recall(
+                            session, namespace_id=ns_id, key=key, digest=digest, lock=False
+                        )
+                except StoreUnavailable:
+                    continue
+                if earlier is None:
+                    raise StoreUnavailable(
+                        "the database failed during commit; nothing was stored"
+                    ) from exc
+                self.indexes.catch_up_after_commit(ns_id)
+                return self._replay(ns_id, earlier)
+        raise OutcomeUnknown(
+            "the database connection failed during commit: the add may or may not be stored; "
+            "retry with the same idempotency key"
+        ) from exc
 
     def update(
         self,
@@ -260,7 +346,7 @@ class MemoryService(OperationsMixin):
                 queued = self._queue_recompute(
                     session, ns_id, mark_changed(session, ns_id, row, now=now), now
                 )
-        self.indexes.catch_up(ns_id)
+        self.indexes.catch_up_after_commit(ns_id)
         if text is not None and queued:
             self._wake()
         return record
@@ -288,7 +374,7 @@ class MemoryService(OperationsMixin):
                 session, ns_id, [ref], now=now, erase_history=erase_history, actor=actor
             )
             queued = self._queue_recompute(session, ns_id, report, now)
-        self.indexes.catch_up(ns_id)
+        self.indexes.catch_up_after_commit(ns_id)
         if queued:
             self._wake()
         return erasure.counts(report)

@@ -88,9 +88,7 @@ class Reinforcer:
             with self._begin() as session:
                 session.connection().execute(_REINFORCE, rows)
         except MemsvcError:
-            logger.warning(
-                "recall reinforcement of %d facts failed; skipped", len(batch), exc_info=True
-            )
+            logger.warning("recall reinforcement of %d facts failed; skipped", len(batch))
 
     def flush(self, timeout: float = 10.0) -> None:
         """Wait until queued reinforcements are applied."""

@@ -27,10 +27,24 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from memsvc.store.db import lock_namespace_writes
-from memsvc.store.tables import ChangeLog
+from memsvc.store.tables import ChangeLog, IndexReader
 from memsvc.types import MemoryKind
 
-__all__ = ["ChangeOp", "ChangeRow", "append", "last_seq", "tail", "trim"]
+__all__ = [
+    "TRIM_MARK",
+    "ChangeOp",
+    "ChangeRow",
+    "append",
+    "last_seq",
+    "report_reader",
+    "tail",
+    "trim",
+    "trim_to_readers",
+    "trimmed_before",
+]
+
+TRIM_MARK = "#trimmed"
+"""The ``index_reader`` row whose ``applied_seq`` is the namespace's trim point."""
 
 ChangeOp = Literal["upsert", "delete"]
 
@@ -112,6 +126,67 @@ def trim(session: Session, *, namespace_id: int, before_seq: int) -> int:
         sa.delete(_T).where(_T.c.namespace_id == namespace_id, _T.c.seq < bound)
     )
     return int(cast("sa.CursorResult[Any]", result).rowcount)
+
+
+def report_reader(
+    session: Session, *, namespace_id: int, reader_id: str, applied_seq: int, now: datetime
+) -> None:
+    """Record that ``reader_id`` (one process's index cache) has applied up to ``applied_seq``."""
+    row = session.get(IndexReader, (namespace_id, reader_id))
+    if row is None:
+        session.add(
+            IndexReader(
+                namespace_id=namespace_id, reader_id=reader_id, applied_seq=applied_seq, seen_at=now
+            )
+        )
+    else:
+        row.applied_seq = max(row.applied_seq, applied_seq)
+        row.seen_at = now
+
+
+def trimmed_before(session: Session, namespace_id: int) -> int:
+    """The namespace's trim point: changes with a smaller ``seq`` may be gone (0: none trimmed)."""
+    row = session.get(IndexReader, (namespace_id, TRIM_MARK))
+    return int(row.applied_seq) if row is not None else 0
+
+
+def trim_to_readers(session: Session, *, namespace_id: int, live_after: datetime) -> int:
+    """Trim the namespace's log below every live reader (seen after ``live_after``).
+
+    Readers not seen since are forgotten: they no longer hold the log back, and one that comes
+    back finds itself behind :func:`trimmed_before` and rebuilds. Returns the rows deleted.
+    """
+    readers = cast(sa.Table, IndexReader.__table__)
+    session.execute(
+        sa.delete(readers).where(
+            readers.c.namespace_id == namespace_id,
+            readers.c.reader_id != TRIM_MARK,
+            readers.c.seen_at < live_after,
+        )
+    )
+    bound = session.execute(
+        sa.select(sa.func.min(readers.c.applied_seq)).where(
+            readers.c.namespace_id == namespace_id, readers.c.reader_id != TRIM_MARK
+        )
+    ).scalar_one()
+    if bound is None:
+        return 0
+    bound = min(int(bound), last_seq(session, namespace_id))
+    deleted = trim(session, namespace_id=namespace_id, before_seq=bound)
+    mark = session.get(IndexReader, (namespace_id, TRIM_MARK))
+    if mark is None:
+        session.add(
+            IndexReader(
+                namespace_id=namespace_id,
+                reader_id=TRIM_MARK,
+                applied_seq=bound,
+                seen_at=live_after,
+            )
+        )
+    elif mark.applied_seq < bound:
+        mark.applied_seq = bound
+        mark.seen_at = live_after
+    return deleted
 
 
 def _id_rows(dialect: str, ids: list[int]) -> sa.ColumnElement[Any]:

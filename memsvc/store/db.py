@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,6 +32,7 @@ __all__ = [
     "SQLITE_BEGIN_OPTION",
     "advisory_xact_lock",
     "check_connection",
+    "guarded",
     "is_sqlite",
     "lock_key",
     "lock_namespace_writes",
@@ -67,6 +68,9 @@ def make_engine(cfg: DatabaseSettings) -> sa.Engine:
     Args:
         cfg: the database section of the settings.
 
+    Statement parameters are never part of an error's text or of a log line
+    (``hide_parameters``): they are the users' memories.
+
     Returns:
         A new engine; the caller owns it and should ``dispose()`` it.
     """
@@ -75,7 +79,7 @@ def make_engine(cfg: DatabaseSettings) -> sa.Engine:
     logger.info("database engine: %s", url.render_as_string(hide_password=True))
     if backend == "sqlite":
         _ensure_sqlite_dir(url)
-        engine = sa.create_engine(url, echo=cfg.echo)
+        engine = sa.create_engine(url, echo=cfg.echo, hide_parameters=True)
         _install_sqlite_hooks(engine, busy_timeout_ms=cfg.busy_timeout_ms)
         return engine
     if backend == "postgresql":
@@ -85,12 +89,13 @@ def make_engine(cfg: DatabaseSettings) -> sa.Engine:
         return sa.create_engine(
             url,
             echo=cfg.echo,
+            hide_parameters=True,
             pool_size=cfg.pool_size,
             max_overflow=_PG_MAX_OVERFLOW,
             pool_pre_ping=True,
             connect_args=connect_args,
         )
-    return sa.create_engine(url, echo=cfg.echo, pool_pre_ping=True)
+    return sa.create_engine(url, echo=cfg.echo, pool_pre_ping=True, hide_parameters=True)
 
 
 def make_sessionmaker(engine: sa.Engine, *, is_read_only: bool = False) -> sessionmaker[Session]:
@@ -143,6 +148,23 @@ def wrap_db_errors(engine: sa.Engine) -> Iterator[None]:
             "timed out waiting for a database connection from the pool",
             detail={"url": _safe_url(engine)},
         ) from exc
+
+
+def guarded(
+    open_session: Callable[[], AbstractContextManager[Session]], engine: sa.Engine
+) -> Callable[[], AbstractContextManager[Session]]:
+    """``open_session`` whose connection-level failures surface as :class:`StoreUnavailable`.
+
+    For the sessions of the index sync and the embedding cache, which run on the request path
+    too: a connection killed under them is a 503 for the client, never a 500.
+    """
+
+    @contextmanager
+    def opened() -> Iterator[Session]:
+        with wrap_db_errors(engine), open_session() as session:
+            yield session
+
+    return opened
 
 
 def _unavailable(engine: sa.Engine, exc: sa.exc.DBAPIError) -> StoreUnavailable:

@@ -4,8 +4,10 @@ A job says "consolidate this scope". Adds coalesce: while a scope has a pending 
 adds only move its ``requested_at`` back to the earliest request not yet served, so a busy user
 costs one job, not one per message. A running job takes no new work; an add during a run
 creates a new pending job, so nothing said during consolidation is lost. At most one job per
-(namespace, scope) runs at a time: :func:`claim` skips a scope whose job is running under a
-live lease.
+(namespace, owner) runs at a time, across all of the owner's scopes (``alice/s1`` and
+``alice/s2`` both write alice's facts and tree): :func:`claim` skips an owner whose job is
+running under a live lease. A worker renews its lease while the job runs
+(:func:`extend_lease`), so a long job is not claimed a second time.
 
 Workers :func:`claim` a job under a lease, then :func:`complete` or :func:`fail` it; a job
 whose lease ran out (the worker died) is claimed again. Claiming is safe with many workers:
@@ -51,6 +53,7 @@ __all__ = [
     "extend_lease",
     "fail",
     "get",
+    "owner_key",
     "purge_finished",
     "scope_key",
     "stats",
@@ -398,13 +401,35 @@ def get(session: Session, namespace_id: int, job_id: int) -> JobRow:
 # -- helpers -------------------------------------------------------------------------------
 
 
+def _same_owner(other: Any, row: Any) -> sa.ColumnElement[bool]:
+    """``other`` consolidates into the same owner as ``row``: the same user and agent (facts,
+    the tree and profiles are per owner), or, for a scope of a session alone, the same session.
+    """
+    same_person = sa.and_(
+        other.c.user_id.is_not_distinct_from(row.user_id),
+        other.c.agent_id.is_not_distinct_from(row.agent_id),
+    )
+    has_person = sa.or_(other.c.user_id.is_not(None), other.c.agent_id.is_not(None))
+    return sa.and_(
+        same_person,
+        sa.or_(has_person, other.c.session_id.is_not_distinct_from(row.session_id)),
+    )
+
+
+def owner_key(user_id: str | None, agent_id: str | None, session_id: str | None) -> str:
+    """The key of the owner a scope consolidates into (see :func:`_same_owner`)."""
+    if user_id is None and agent_id is None:
+        return scope_key(Scope(session_id=session_id))
+    return scope_key(Scope(user_id=user_id, agent_id=agent_id))
+
+
 def _candidate(now: datetime, passed: list[int]) -> sa.Select[Any]:
     other = _T.alias("other")
     busy = (
         sa.select(other.c.id)
         .where(
             other.c.namespace_id == _T.c.namespace_id,
-            other.c.scope_key == _T.c.scope_key,
+            _same_owner(other, _T.c),
             other.c.id != _T.c.id,
             other.c.status == JobStatus.RUNNING,
             other.c.lease_until >= now,
@@ -420,6 +445,9 @@ def _candidate(now: datetime, passed: list[int]) -> sa.Select[Any]:
             _T.c.id,
             _T.c.namespace_id,
             _T.c.scope_key,
+            _T.c.user_id,
+            _T.c.agent_id,
+            _T.c.session_id,
             _T.c.status,
             _T.c.attempts,
         )
@@ -430,21 +458,22 @@ def _candidate(now: datetime, passed: list[int]) -> sa.Select[Any]:
 
 
 def _lock_scope(session: Session, row: sa.Row[Any], now: datetime) -> bool:
-    """PostgreSQL: make sure no concurrent claimer takes another job of this scope.
+    """PostgreSQL: make sure no concurrent claimer takes another job of this owner.
 
-    Two jobs of one scope can both be runnable (an expired running one and a pending one);
-    SKIP LOCKED alone would hand them to two workers. The try-lock makes claimers of one scope
-    take turns, and the re-check (a new statement, so a fresh snapshot) sees a claim that
-    committed after our candidate query.
+    Two jobs of one owner can both be runnable (two sessions of a user, or an expired running
+    job and a pending one); SKIP LOCKED alone would hand them to two workers. The try-lock
+    makes claimers of one owner take turns, and the re-check (a new statement, so a fresh
+    snapshot) sees a claim that committed after our candidate query.
     """
+    key = owner_key(row.user_id, row.agent_id, row.session_id)
     if not advisory_xact_lock(
-        session, lock_key("memsvc.job.scope", row.namespace_id, row.scope_key), is_blocking=False
+        session, lock_key("memsvc.job.owner", row.namespace_id, key), is_blocking=False
     ):
         return False
     other_running = session.execute(
         sa.select(_T.c.id).where(
             _T.c.namespace_id == row.namespace_id,
-            _T.c.scope_key == row.scope_key,
+            _same_owner(_T, row),
             _T.c.id != row.id,
             _T.c.status == JobStatus.RUNNING,
             _T.c.lease_until >= now,

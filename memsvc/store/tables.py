@@ -30,6 +30,8 @@ __all__ = [
     "Event",
     "Fact",
     "History",
+    "IdempotencyKey",
+    "IndexReader",
     "Job",
     "Lineage",
     "Namespace",
@@ -395,3 +397,33 @@ class Erasure(Base):
     purge: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     counts: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_at: Mapped[datetime]
+
+
+class IdempotencyKey(Base):
+    """The first reply to a request sent with an ``Idempotency-Key``: a repeat returns it."""
+
+    __tablename__ = "idempotency_key"
+    namespace_id: Mapped[int] = mapped_column(
+        sa.BigInteger, sa.ForeignKey("namespace.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(sa.String(64))
+    result: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_at: Mapped[datetime]
+
+
+class IndexReader(Base):
+    """A process whose index cache tails a namespace's change log, and how far it got.
+
+    The change log is trimmed below the smallest ``applied_seq`` of the live readers; the row
+    with ``reader_id`` ``"#trimmed"`` records the trim point, so a reader that comes back
+    behind it knows to rebuild instead of missing changes.
+    """
+
+    __tablename__ = "index_reader"
+    namespace_id: Mapped[int] = mapped_column(
+        sa.BigInteger, sa.ForeignKey("namespace.id", ondelete="CASCADE"), primary_key=True
+    )
+    reader_id: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    applied_seq: Mapped[int] = mapped_column(sa.BigInteger)
+    seen_at: Mapped[datetime]

@@ -204,3 +204,23 @@ def test_readyz_says_not_ready_while_an_index_rebuilds(
     with live.client(None) as anonymous:
         after = anonymous.get("/readyz")
     assert after.status_code == 200 and after.json()["checks"]["index"] == "ok"
+
+
+def test_idempotency_key_header_makes_an_add_safe_to_repeat(
+    make_tenant: Callable[..., Tenant],
+) -> None:
+    tenant = make_tenant("app-idempotent")
+    user = _user()
+    body = {"messages": "the train was late again", "user_id": user}
+    headers = {"Idempotency-Key": "add-1"}
+    first = tenant.http.post("/v1/memories", json=body, headers=headers)
+    again = tenant.http.post("/v1/memories", json=body, headers=headers)
+    assert first.status_code == again.status_code == 202, again.text
+    assert again.json()["events"] == first.json()["events"]
+    listed = tenant.http.get("/v1/memories", params={"user_id": user}).json()["items"]
+    assert len(listed) == 1
+    other = tenant.http.post(
+        "/v1/memories", json={**body, "messages": "something else"}, headers=headers
+    )
+    assert other.status_code == 409
+    assert other.json()["error"]["code"] == "idempotency_conflict"

@@ -17,7 +17,9 @@ from api.live import Live
 from memsvc.errors import RateLimited, StoreUnavailable
 from memsvc.sdk import AsyncMemoryClient, MemoryClient, ServiceUnreachable
 
-Step = int | type[httpx.TransportError]
+Step = int | type[httpx.TransportError] | str
+LOST = "lost"
+"""A plan step: forward the request to the server, then lose its reply (a read error)."""
 
 
 class FlakyTransport(httpx.BaseTransport):
@@ -33,10 +35,14 @@ class FlakyTransport(httpx.BaseTransport):
         if not self.plan:
             return self._inner.handle_request(request)
         step = self.plan.pop(0)
+        if step == LOST:
+            self._inner.handle_request(request).read()
+            raise httpx.ReadError("reply lost", request=request)
         if isinstance(step, int):
             code = "rate_limited" if step == 429 else "store_unavailable"
             body = {"error": {"code": code, "message": "injected", "detail": {}}}
             return httpx.Response(step, headers={"Retry-After": "0"}, json=body)
+        assert not isinstance(step, str)
         raise step("injected", request=request)
 
     def close(self) -> None:
@@ -86,10 +92,33 @@ def test_client_resends_reads_after_a_read_error(flaky: MakeClient) -> None:
     assert len(_transport(client).requests) == 2
 
 
-def test_client_does_not_resend_an_add_that_may_have_arrived(flaky: MakeClient) -> None:
-    client = flaky([httpx.ReadError])
-    with pytest.raises(ServiceUnreachable):
-        client.add("maybe stored", user_id="retry-user")
+def test_client_resends_an_add_whose_reply_was_lost_and_it_is_stored_once(
+    flaky: MakeClient,
+) -> None:
+    client = flaky([LOST, LOST])
+    added = client.add("stored exactly once", user_id="retry-user")
+    sent = _transport(client).requests
+    assert len(sent) == 3
+    keys = {r.headers["Idempotency-Key"] for r in sent}
+    assert len(keys) == 1  # one key per call, the same on every retry
+    assert [m.id for m in client.get_all(user_id="retry-user").items] == [
+        e.id for e in added.events
+    ]
+
+
+def test_each_add_call_sends_its_own_idempotency_key(flaky: MakeClient) -> None:
+    client = flaky([])
+    client.add("first", user_id="retry-user-3")
+    client.add("first", user_id="retry-user-3")
+    sent = _transport(client).requests
+    assert len({r.headers["Idempotency-Key"] for r in sent}) == 2
+    assert len(client.get_all(user_id="retry-user-3").items) == 2
+
+
+def test_client_does_not_resend_a_non_idempotent_call_after_a_503(flaky: MakeClient) -> None:
+    client = flaky([503])
+    with pytest.raises(StoreUnavailable):
+        client.create_key(namespace="x", name="k")  # a POST without an idempotency key
     assert len(_transport(client).requests) == 1
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Header, Query, Response, status
 
 from memsvc.api.deps import CallerDep, ServiceDep
 from memsvc.api.errors import ERROR_RESPONSES
@@ -67,7 +67,19 @@ def parse_filters(raw: str | None) -> dict[str, Any] | None:
     summary="Remember messages",
     response_description="The stored events (searchable now) and the consolidation job queued.",
 )
-def add_memories(body: MemoryCreate, caller: CallerDep, service: ServiceDep) -> AddResponse:
+def add_memories(
+    body: MemoryCreate,
+    caller: CallerDep,
+    service: ServiceDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            max_length=200,
+            description="Makes the add safe to retry: a repeat with the same key and body gets "
+            "the first reply and stores nothing (409 idempotency_conflict for another body).",
+        ),
+    ] = None,
+) -> AddResponse:
     """Store messages as events. They are searchable as soon as this answers; facts, episodes,
     summaries and the tree are derived afterwards by the consolidation job named in ``job_id``.
     """
@@ -77,6 +89,7 @@ def add_memories(body: MemoryCreate, caller: CallerDep, service: ServiceDep) -> 
         metadata=body.metadata,
         occurred_at=body.occurred_at,
         namespace=caller.namespace,
+        idempotency_key=idempotency_key,
     )
     return AddResponse.from_result(result)
 
