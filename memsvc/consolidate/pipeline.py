@@ -32,6 +32,7 @@ from memsvc.consolidate.facts import apply_plan
 from memsvc.consolidate.summaries import refresh_summaries
 from memsvc.consolidate.tree import TreeBuilder
 from memsvc.embed.cache import CachedEmbedder
+from memsvc.graph.entities import link_memories
 from memsvc.index.base import IndexFilter
 from memsvc.index.documents import index_text
 from memsvc.index.ids import decode_key
@@ -219,6 +220,11 @@ class ConsolidationPipeline:
                     fresh.append(
                         _NewFact(fact_id, candidate.text, vectors[i], candidate.occurred_at)
                     )
+            if self._cfg.graph:
+                link_memories(
+                    session, ns_id, owner, events=events, fact_ids=[f.id for f in fresh], now=now,
+                    things=self._cfg.graph_things,
+                )  # fmt: skip
         logger.debug(
             "episode of %d events consolidated: %d candidate facts", len(events), len(candidates)
         )
