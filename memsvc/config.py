@@ -252,6 +252,15 @@ class ConsolidationSettings(BaseModel):
     segmentation: SegmentationSettings = Field(default_factory=SegmentationSettings)
     memtree: MemTreeSettings = Field(default_factory=MemTreeSettings)
     decay: DecaySettings = Field(default_factory=DecaySettings)
+    graph: bool = Field(
+        default=True,
+        description="Write the entity graph (entities and the events and facts mentioning them).",
+    )
+    graph_things: bool = Field(
+        default=True,
+        description="Entities include the lower-case things after a determiner ('my dog'), "
+        "not only capitalised names.",
+    )
 
 
 class RetrievalSettings(BaseModel):
@@ -319,6 +328,33 @@ class RetrievalSettings(BaseModel):
         "already (a fact below its own turn, a second fact from one turn).",
     )
     rounds: int = Field(default=1, ge=1, le=8, description="Iterative retrieval rounds.")
+    round_source: Literal["graph", "refine"] = Field(
+        default="graph",
+        description="What rounds after the first start from: 'graph' walks the entity graph from "
+        "the entities and hits found so far (personalised PageRank); 'refine' searches again "
+        "with a refined query (the LLM's rewrite, offline pseudo-relevance feedback).",
+    )
+    graph_seeds: int = Field(
+        default=10, ge=1, le=200, description="Best hits so far that seed a graph round."
+    )
+    graph_hit_weight: float = Field(
+        default=0.05,
+        ge=0,
+        description="Seed weight of a hit itself (times its relevance), beside its entities' "
+        "(HippoRAG 2's passage node weight).",
+    )
+    graph_query_weight: float = Field(
+        default=1.0, ge=0, description="Seed weight of an entity the query names."
+    )
+    graph_damping: float = Field(
+        default=0.5, gt=0, lt=1, description="PPR damping: the chance a walk goes on each step."
+    )
+    graph_candidates: int = Field(
+        default=50, ge=1, le=1000, description="Memories a graph round ranks into the fusion."
+    )
+    graph_weight: float = Field(
+        default=1.0, ge=0, description="RRF weight of a graph round's ranking."
+    )
     later_round_weight: float = Field(
         default=0.8,
         ge=0,

@@ -22,6 +22,7 @@ from memsvc.answering import AnswerResponse, ModeName, answer
 from memsvc.config import Settings
 from memsvc.schemas import (
     AddResponse,
+    EntityPublic,
     HistoryEntryPublic,
     JobPublic,
     MemoryPage,
@@ -261,6 +262,26 @@ class Memory:
             scope=Scope(user_id, agent_id, session_id), namespace=self._namespace
         )
         return [MemoryPublic.from_record(r) for r in records]
+
+    def entities(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        types: Sequence[str] | None = None,
+        query: str | None = None,
+        limit: int = 100,
+    ) -> list[EntityPublic]:
+        """The scope's entities (people, places, organisations, things), most mentioned first."""
+        found = self._service.entities(
+            scope=Scope(user_id, agent_id, session_id),
+            types=types,
+            query=query,
+            limit=limit,
+            namespace=self._namespace,
+        )
+        return [EntityPublic.from_entity(e) for e in found]
 
     def profile(
         self,

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from memsvc.types import (
     AddResult,
+    Entity,
     HistoryEntry,
     Hit,
     MemoryKind,
@@ -35,6 +36,8 @@ __all__ = [
     "ApiKeyRevoked",
     "ConsolidateRequest",
     "DeleteAllResponse",
+    "EntityList",
+    "EntityPublic",
     "ErrorBody",
     "ErrorResponse",
     "HealthResponse",
@@ -283,6 +286,47 @@ class MemoryList(_Response):
     def from_records(cls, records: list[MemoryRecord]) -> MemoryList:
         """From domain records."""
         return cls(items=[MemoryPublic.from_record(r) for r in records])
+
+
+EntityTypeName = Literal["person", "organisation", "place", "thing"]
+
+
+class EntityPublic(_Response):
+    """An entity of the graph and how many events and facts mention it."""
+
+    id: int
+    key: str = Field(description="The normalised name that identifies it in its scope.")
+    name: str
+    type: EntityTypeName
+    events: int = Field(ge=0, description="Events mentioning it.")
+    facts: int = Field(ge=0, description="Facts mentioning it (any status).")
+    user_id: str | None = None
+    agent_id: str | None = None
+
+    @classmethod
+    def from_entity(cls, entity: Entity) -> EntityPublic:
+        """From the domain value."""
+        return cls(
+            id=entity.id,
+            key=entity.key,
+            name=entity.name,
+            type=entity.type,  # type: ignore[arg-type]
+            events=entity.events,
+            facts=entity.facts,
+            user_id=entity.scope.user_id,
+            agent_id=entity.scope.agent_id,
+        )
+
+
+class EntityList(_Response):
+    """Entities, most mentioned first."""
+
+    items: list[EntityPublic]
+
+    @classmethod
+    def from_entities(cls, entities: list[Entity]) -> EntityList:
+        """From domain values."""
+        return cls(items=[EntityPublic.from_entity(e) for e in entities])
 
 
 class ProfileResponse(_Response):

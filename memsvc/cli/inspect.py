@@ -1,5 +1,5 @@
 """``memsvc inspect USER``: a user's facts (validity, retention), episodes, summaries, profile,
-and the MemTree drawn as a tree."""
+entities, and the MemTree drawn as a tree."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from memsvc.policies.decay import half_life_days, retention
 from memsvc.types import utcnow
 
 if TYPE_CHECKING:
-    from memsvc.schemas import MemoryPublic
+    from memsvc.schemas import EntityPublic, MemoryPublic
 
 __all__ = ["inspect_command"]
 
@@ -52,13 +52,15 @@ def inspect_command(
     max_nodes: int,
     as_json: bool,
 ) -> None:
-    """Show what memsvc knows about USER_ID: facts, episodes, summaries, profile, MemTree."""
+    """Show what memsvc knows about USER_ID: facts, episodes, summaries, profile, entities,
+    MemTree."""
     api = state.memory()
     scope = {"user_id": user_id, "agent_id": agent_id, "session_id": session_id}
     facts = _collect(api, scope, "fact", limit, include_inactive=include_inactive)
     episodes = _collect(api, scope, "episode", limit)
     summaries = _collect(api, scope, "summary", limit)
     nodes = _collect(api, scope, "tree_node", max_nodes)
+    entities = list(api.entities(**scope, limit=min(limit, 1000)))
     tau = state.settings.consolidation.decay.tau_days
     now = utcnow()
     profile = next((s for s in summaries if s.attributes.get("summary_kind") == "profile"), None)
@@ -71,6 +73,7 @@ def inspect_command(
                 "episodes": episodes,
                 "summaries": others,
                 "profile": profile,
+                "entities": entities,
                 "tree": _tree_json(nodes),
             }
         )
@@ -81,6 +84,7 @@ def inspect_command(
     out.print(_summaries_table(others))
     if profile is not None:
         out.print(Panel(profile.content, title=f"Profile ({profile.id})", title_align="left"))
+    out.print(_entities_table(entities))
     out.print(_tree(nodes, title=f"MemTree of {user_id}"))
 
 
@@ -168,6 +172,15 @@ def _summaries_table(summaries: list[MemoryPublic]) -> Table:
             fmt_time(s.occurred_at),
             short(s.content, 160),
         )
+    return table
+
+
+def _entities_table(entities: list[EntityPublic]) -> Table:
+    table = Table(title=f"Entities ({len(entities)})", title_justify="left")
+    for name in ("name", "type", "events", "facts"):
+        table.add_column(name, overflow="fold", ratio=1 if name == "name" else None)
+    for e in entities:
+        table.add_row(short(e.name, 80), e.type, str(e.events), str(e.facts))
     return table
 
 

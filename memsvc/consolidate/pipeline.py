@@ -34,6 +34,7 @@ from memsvc.consolidate.recompute import Recomputer, RemovalReport
 from memsvc.consolidate.summaries import refresh_summaries
 from memsvc.consolidate.tree import TreeBuilder
 from memsvc.embed.cache import CachedEmbedder
+from memsvc.graph.entities import link_memories
 from memsvc.index.base import IndexFilter
 from memsvc.index.documents import index_text
 from memsvc.index.ids import decode_key
@@ -263,6 +264,7 @@ class ConsolidationPipeline:
                 now=now,
             )
             real: dict[int, int] = {}
+            written: list[int] = []
             for fact_plan, provisional in plan.facts:
                 inserted = apply_plan(
                     session,
@@ -272,10 +274,16 @@ class ConsolidationPipeline:
                     episode_id=episode.id,
                     now=now,
                 )
+                written.extend(inserted)
                 if provisional is not None and inserted:
                     real[provisional] = inserted[0]
             persist_vectors(session, self._embedder, plan.texts())
             lineage.record_fact_sources(session, ns_id, owner, changed_at=now)
+            if self._cfg.graph:
+                link_memories(
+                    session, ns_id, owner, events=events, fact_ids=written, now=now,
+                    things=self._cfg.graph_things,
+                )  # fmt: skip
         logger.debug(
             "episode of %d events consolidated: %d candidate facts", len(events), len(plan.facts)
         )

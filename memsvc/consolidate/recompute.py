@@ -29,6 +29,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from memsvc.graph import entities as entity_graph
 from memsvc.index.documents import index_text
 from memsvc.llm.base import LLMTasks
 from memsvc.store import change_log, lineage
@@ -147,6 +148,10 @@ def remove_sources(
             ids = sorted(i for k, i in stale if k == kind.value)
             if ids:
                 report.history += hist.erase_history(session, namespace_id, kind, ids)
+    # Entity mentions went with their events and facts (ON DELETE CASCADE); an entity that
+    # nothing mentions any more goes too (the entity graph is derived like the rest).
+    session.flush()
+    entity_graph.drop_orphans(session, namespace_id)
     return report
 
 

@@ -26,6 +26,8 @@ from memsvc.schemas import (
     ApiKeyPublic,
     ApiKeyRevoked,
     DeleteAllResponse,
+    EntityList,
+    EntityPublic,
     HistoryEntryPublic,
     HistoryList,
     JobPublic,
@@ -306,6 +308,29 @@ def tree(
 ) -> Call[list[MemoryPublic]]:
     """The scope's MemTree nodes depth-first, root first."""
     return _call("GET", "/v1/tree", _items, params=_scope(user_id, agent_id, session_id))
+
+
+def entities(
+    *,
+    user_id: str | None = None,
+    agent_id: str | None = None,
+    session_id: str | None = None,
+    types: Sequence[str] | None = None,
+    query: str | None = None,
+    limit: int = 100,
+) -> Call[list[EntityPublic]]:
+    """The scope's entities (people, places, organisations, things), most mentioned first."""
+    params: dict[str, Any] = {**_scope(user_id, agent_id, session_id), "limit": limit}
+    if types:
+        params["type"] = list(types)
+    if query is not None:
+        params["q"] = query
+    return _call(
+        "GET",
+        "/v1/entities",
+        lambda r: EntityList.model_validate_json(r.content).items,
+        params=params,
+    )
 
 
 def profile(

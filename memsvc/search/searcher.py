@@ -30,6 +30,8 @@ from sqlalchemy.orm import Session
 from memsvc.config import RetrievalSettings, Settings
 from memsvc.embed.cache import CachedEmbedder
 from memsvc.errors import ConfigError
+from memsvc.graph.entities import owner_scope
+from memsvc.graph.ppr import GraphCache, GraphRound, LoadedGraph, expand
 from memsvc.index.documents import record_index_text
 from memsvc.index.ids import decode_key, encode_key
 from memsvc.index.sync import IndexSync
@@ -97,6 +99,8 @@ class _Run:
     plan: SearchPlan
     parts: dict[int, Mapping[str, float]] = field(default_factory=dict)
     vector: Vector | None = None
+    seq: int = 0
+    graph_rounds: int = 0
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,7 @@ class Searcher:
         self._is_offline = settings.llm.backend == "offline"
         self._prf = PseudoRelevanceFeedback(terms=self._cfg.prf_terms, docs=self._cfg.prf_docs)
         self._scopes = ScopeStates()
+        self._graphs = GraphCache()
 
     def search(self, request: SearchRequest, *, namespace_id: int) -> SearchResult:
         """Run ``request`` in a namespace."""
@@ -147,6 +152,7 @@ class Searcher:
                 namespace_id=namespace_id,
                 records=RecordCache(session, namespace_id),
                 plan=plan_search(request, state, self._cfg),
+                seq=seq,
             )
             merged = self._retrieve(run)
             ranked = self._score(run, self._with_neighbours(run, merged))
@@ -178,15 +184,61 @@ class Searcher:
             return self._round(run, text, vector)
 
         refine: Refine = self._prf if self._is_offline else self._llm.refine_query
-        return iterative_search(
+        rounds = run.request.rounds
+        graph = self._graph_of(run) if rounds > 1 and self._cfg.round_source == "graph" else None
+        if graph is not None:  # no graph yet (nothing consolidated): refinement rounds instead
+            rounds, run.graph_rounds = 1, rounds - 1
+        merged = iterative_search(
             run.plan.text,
             search_round=search_round,
             refine=refine,
-            rounds=run.request.rounds,
+            rounds=rounds,
             query_vector=run.vector,
             revector=lambda _, keys: self._rocchio(run, keys),
             feedback=self._cfg.candidates,
             later_round_weight=self._cfg.later_round_weight,
+        )
+        return merged if graph is None else self._graph_rounds(run, graph, merged)
+
+    def _graph_of(self, run: _Run) -> LoadedGraph | None:
+        """The entity graph of the request's owner scope, or ``None`` while it is empty."""
+        owner = owner_scope(run.request.scope)
+        graph = self._graphs.get(run.records.session, run.namespace_id, owner, seq=run.seq)
+        return graph if graph.memory_count else None
+
+    def _graph_rounds(
+        self, run: _Run, graph: LoadedGraph, merged: IterativeResult
+    ) -> IterativeResult:
+        """Rounds that walk the entity graph from what was found (memsvc.graph.ppr)."""
+        cfg = self._cfg
+
+        def admit(keys: Sequence[int]) -> set[int]:
+            run.records.load(keys)
+            current = run.plan.where.current_only
+            return {
+                key
+                for key in keys
+                if (record := run.records.record(key)) is not None
+                and run.plan.admits(record, run.request.scope)
+                and not (current and record.kind is MemoryKind.FACT and record.status != "active")
+            }
+
+        return expand(
+            graph,
+            run.plan.text,
+            merged,
+            rounds=run.graph_rounds,
+            cfg=GraphRound(
+                seeds=cfg.graph_seeds,
+                hit_weight=cfg.graph_hit_weight,
+                query_weight=cfg.graph_query_weight,
+                damping=cfg.graph_damping,
+                candidates=cfg.graph_candidates,
+                weight=cfg.graph_weight,
+                rrf_k=cfg.rrf_k,
+            ),
+            admit=admit,
+            parts=run.parts,
         )
 
     def _rocchio(self, run: _Run, keys: Sequence[int]) -> Vector | None:
@@ -235,7 +287,9 @@ class Searcher:
         A neighbour scores ``relevance(anchor) * decay**distance`` (EM-LLM's contiguity buffer,
         ALGORITHMS.md §2.4); a candidate keeps the better of its own relevance and that.
         """
-        top = max_fused_score([self._cfg.dense_weight, self._cfg.sparse_weight], k=self._cfg.rrf_k)
+        weights = [self._cfg.dense_weight, self._cfg.sparse_weight]
+        weights += [self._cfg.graph_weight] * run.graph_rounds
+        top = max_fused_score(weights, k=self._cfg.rrf_k)
         pool: dict[int, dict[str, float]] = {}
         for item in merged.items:
             parts = dict(run.parts.get(item.key, {}))

@@ -27,6 +27,7 @@ from memsvc.consolidate.recompute import RemovalReport, mark_changed, remove_sou
 from memsvc.consolidate.worker import Worker
 from memsvc.embed.cache import CachedEmbedder
 from memsvc.errors import InvalidQuery, NothingToUpdate, OutcomeUnknown, StoreUnavailable
+from memsvc.graph import entities as graph
 from memsvc.index.documents import index_text
 from memsvc.index.persist import persist_vectors
 from memsvc.index.sync import IndexSync
@@ -44,6 +45,7 @@ from memsvc.store.namespaces import ensure_namespace
 from memsvc.store.records import to_record
 from memsvc.types import (
     AddResult,
+    Entity,
     HistoryEntry,
     MemoryKind,
     MemoryRecord,
@@ -315,6 +317,7 @@ class MemoryService(OperationsMixin):
             before = hist.snapshot(row)
             if text is not None:
                 _set_content(row, text)
+                self._relink(session, ns_id, row, now)
             if meta is not None:
                 if not hasattr(row, "meta"):
                     raise InvalidQuery(f"{ref.kind.value} memories have no metadata")
@@ -535,6 +538,63 @@ class MemoryService(OperationsMixin):
         with self.read() as session:
             row = repo.profile_row(session, ns_id, scope)
             return to_record(row) if row is not None else None
+
+    def entities(
+        self,
+        *,
+        scope: Scope,
+        types: Sequence[str] | None = None,
+        query: str | None = None,
+        limit: int = 100,
+        namespace: str | None = None,
+    ) -> list[Entity]:
+        """The entities of the scope's owner (people, places, organisations, things), most
+        mentioned first; ``query`` keeps those whose name contains it."""
+        if not 1 <= limit <= 1000:
+            raise InvalidQuery("limit must be between 1 and 1000")
+        unknown = sorted(set(types or ()) - set(graph.ENTITY_TYPES))
+        if unknown:
+            raise InvalidQuery(
+                f"unknown entity type {unknown[0]!r}", detail={"allowed": list(graph.ENTITY_TYPES)}
+            )
+        if query is not None and len(query) > 256:
+            raise InvalidQuery("query may be at most 256 characters")
+        ns_id = self.namespace_id(namespace)
+        with self.read() as session:
+            return graph.list_entities(session, ns_id, scope, types=types, query=query, limit=limit)
+
+    def rebuild_graph(self, *, scope: Scope, namespace: str | None = None) -> int:
+        """Recompute the entity graph of a scope's owner from its events and facts; returns the
+        number of mentions written."""
+        ns_id = self.namespace_id(namespace)
+        owner = graph.owner_scope(scope)
+        with self.begin() as session:
+            return graph.rebuild(
+                session,
+                ns_id,
+                owner,
+                now=utcnow(),
+                things=self.settings.consolidation.graph_things,
+            )
+
+    def _relink(self, session: Session, ns_id: int, row: Any, now: datetime) -> None:
+        """An event's or fact's text changed: its entity mentions are recomputed."""
+        if not self.settings.consolidation.graph or not isinstance(row, t.Event | t.Fact):
+            return
+        owner = graph.owner_scope(Scope(row.user_id, row.agent_id, row.session_id))
+        events = [row] if isinstance(row, t.Event) else []
+        facts = [row.id] if isinstance(row, t.Fact) else []
+        session.flush()
+        graph.link_memories(
+            session,
+            ns_id,
+            owner,
+            events=events,
+            fact_ids=facts,
+            now=now,
+            things=self.settings.consolidation.graph_things,
+        )
+        graph.drop_orphans(session, ns_id, owner)
 
     # -- consolidation and operations -----------------------------------------------------
 

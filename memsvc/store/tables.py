@@ -25,6 +25,8 @@ __all__ = [
     "Base",
     "ChangeLog",
     "EmbeddingCache",
+    "Entity",
+    "EntityMention",
     "Episode",
     "Erasure",
     "Event",
@@ -427,3 +429,60 @@ class IndexReader(Base):
     reader_id: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
     applied_seq: Mapped[int] = mapped_column(sa.BigInteger)
     seen_at: Mapped[datetime]
+
+
+class Entity(Base):
+    """An entity (person, place, organisation, thing) of an owner scope; derived (memsvc.graph).
+
+    ``key`` is the normalised name that identifies it in its owner scope; it lives as long as
+    some event or fact mentions it (:class:`EntityMention`).
+    """
+
+    __tablename__ = "entity"
+    __table_args__ = (
+        sa.UniqueConstraint("namespace_id", "owner_key", "key", name="owner_key"),
+        {"sqlite_autoincrement": True},
+    )
+    id: Mapped[int] = _pk()
+    namespace_id: Mapped[int] = _ns()
+    user_id: Mapped[str | None] = _scope_col()
+    agent_id: Mapped[str | None] = _scope_col()
+    session_id: Mapped[str | None] = _scope_col()
+    owner_key: Mapped[str] = mapped_column(sa.String(400))
+    key: Mapped[str] = mapped_column(sa.String(256))
+    name: Mapped[str] = mapped_column(sa.String(256))
+    type: Mapped[str] = mapped_column(sa.String(16))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class EntityMention(Base):
+    """An event or a fact mentioning an entity: the edges of the entity graph.
+
+    Deleting the event or fact deletes its mentions (``ON DELETE CASCADE``), whichever path
+    deletes it.
+    """
+
+    __tablename__ = "entity_mention"
+    __table_args__ = (
+        sa.Index("ix_entity_mention_owner", "namespace_id", "owner_key"),
+        sa.Index("ix_entity_mention_entity", "entity_id"),
+        sa.Index("ix_entity_mention_event", "event_id"),
+        sa.Index("ix_entity_mention_fact", "fact_id"),
+        sa.CheckConstraint("(event_id IS NULL) <> (fact_id IS NULL)", name="one_source"),
+        {"sqlite_autoincrement": True},
+    )
+    id: Mapped[int] = _pk()
+    namespace_id: Mapped[int] = _ns()
+    owner_key: Mapped[str] = mapped_column(sa.String(400))
+    entity_id: Mapped[int] = mapped_column(
+        sa.BigInteger, sa.ForeignKey("entity.id", ondelete="CASCADE"), nullable=False
+    )
+    event_id: Mapped[int | None] = mapped_column(
+        sa.BigInteger, sa.ForeignKey("event.id", ondelete="CASCADE"), nullable=True
+    )
+    fact_id: Mapped[int | None] = mapped_column(
+        sa.BigInteger, sa.ForeignKey("fact.id", ondelete="CASCADE"), nullable=True
+    )
+    role: Mapped[str] = mapped_column(sa.String(16))
+    created_at: Mapped[datetime]

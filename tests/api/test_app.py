@@ -113,6 +113,14 @@ def test_consolidation_job_builds_episodes_tree_and_profile(
     assert episodes and all(e["kind"] == "episode" for e in episodes)
     assert http.get("/v1/tree", params={"user_id": user}).status_code == 200
     assert "profile" in http.get("/v1/profile", params={"user_id": user}).json()
+    found = http.get("/v1/entities", params={"user_id": user}).json()["items"]
+    by_key = {e["key"]: e for e in found}
+    assert by_key["paris"]["type"] == "place" and by_key["paris"]["events"] >= 1
+    assert "emma" in by_key
+    places = http.get("/v1/entities", params={"user_id": user, "type": "place"}).json()["items"]
+    assert {e["key"] for e in places} == {"paris"}
+    bad = http.get("/v1/entities", params={"user_id": user, "type": "planet"})
+    assert 400 <= bad.status_code < 500 and "code" in bad.json()["error"]
 
 
 def test_stats_counts_the_callers_namespace(make_tenant: Callable[..., Tenant]) -> None:

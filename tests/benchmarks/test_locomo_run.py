@@ -29,8 +29,23 @@ def test_run_table_has_one_row_per_method() -> None:
         for name in ("multi-hop", "temporal", "open-domain", "single-hop", "all")
     }
 
-    lines = table({"memsvc": recall, "bm25": recall}, [5, 10], [500]).splitlines()
+    splits = {"held-out (6-10)": recall, "all": recall}
+    lines = table({"memsvc": splits, "bm25": splits}, [5, 10], [500]).splitlines()
 
     assert len(lines) == 4
     assert lines[0].startswith("| method | multi-hop R@10")
     assert lines[2].startswith("| memsvc | 0.500")
+    timed = table(
+        {"memsvc": splits}, [10], [500], split="held-out (6-10)",
+        latency={"memsvc": {"p50_ms": 20.0, "p95_ms": 30.0}},
+    ).splitlines()  # fmt: skip
+    assert timed[0].endswith("p50 ms | p95 ms |") and timed[2].endswith("20.0 | 30.0 |")
+
+
+def test_run_build_settings_turns_reinforcement_off_and_can_skip_consolidation(
+    tmp_path: Path,
+) -> None:
+    settings = build_settings(tmp_path, [], consolidate=False)
+
+    assert settings.retrieval.reinforce is False
+    assert settings.consolidation.enabled is False

@@ -92,6 +92,9 @@ def test_client_consolidates_and_reads_structure(live: Live, client: MemoryClien
     assert isinstance(client.tree(user_id=user), list)
     profile = client.profile(user_id=user)
     assert profile is None or profile.kind == "summary"
+    places = client.entities(user_id=user, types=["place"])
+    assert [e.name for e in places] == ["Lisbon"] and places[0].events == 1
+    assert {e.key for e in client.entities(user_id=user, query="rui")} == {"rui"}
 
 
 def test_client_stats_of_its_namespace(client: MemoryClient) -> None:

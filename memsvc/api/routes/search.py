@@ -1,4 +1,5 @@
-"""The read side beyond single memories: ``/v1/search``, episodes, the MemTree and the profile."""
+"""The read side beyond single memories: ``/v1/search``, episodes, the MemTree, the profile and
+the entities of the graph."""
 
 from __future__ import annotations
 
@@ -11,7 +12,14 @@ from fastapi import APIRouter, Query
 from memsvc.api.auth import Caller
 from memsvc.api.deps import ApiStateDep, CallerDep, ServiceDep
 from memsvc.api.errors import ERROR_RESPONSES
-from memsvc.schemas import MemoryList, ProfileResponse, SearchRequestBody, SearchResponse
+from memsvc.schemas import (
+    EntityList,
+    EntityTypeName,
+    MemoryList,
+    ProfileResponse,
+    SearchRequestBody,
+    SearchResponse,
+)
 from memsvc.service.facade import MemoryService
 from memsvc.types import Scope
 
@@ -81,6 +89,32 @@ def tree(
     """MemTree nodes depth-first, root first; ``attributes.parent_id`` and ``depth`` give shape."""
     records = service.tree(scope=Scope(user_id, agent_id, session_id), namespace=caller.namespace)
     return MemoryList.from_records(records)
+
+
+@router.get("/entities", summary="A scope's entities")
+def entities(
+    caller: CallerDep,
+    service: ServiceDep,
+    user_id: ScopeParam = None,
+    agent_id: ScopeParam = None,
+    session_id: ScopeParam = None,
+    type: Annotated[  # the query parameter's public name
+        list[EntityTypeName] | None, Query(description="Only these types.")
+    ] = None,
+    q: Annotated[str | None, Query(max_length=256, description="Name contains this.")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> EntityList:
+    """People, places, organisations and things the scope's events and facts mention, most
+    mentioned first (the entity graph consolidation writes; entities belong to the owner: a
+    ``session_id`` lists the entities of its user and agent)."""
+    found = service.entities(
+        scope=Scope(user_id, agent_id, session_id),
+        types=type,
+        query=q,
+        limit=limit,
+        namespace=caller.namespace,
+    )
+    return EntityList.from_entities(found)
 
 
 @router.get("/profile", summary="A scope's profile")
