@@ -65,6 +65,16 @@ class IndexSettings(BaseModel):
     )
     hnsw_m: int = Field(default=32, ge=4, le=128, description="HNSW graph degree.")
     hnsw_ef_search: int = Field(default=128, ge=8, description="HNSW search breadth.")
+    hnsw_storage: Literal["float32", "float16"] = Field(
+        default="float16",
+        description="How the HNSW layout stores vectors: float16 halves their memory (2 bytes "
+        "per dimension) at a cosine error below 1e-3; float32 keeps them exact.",
+    )
+    background_build: bool = Field(
+        default=True,
+        description="Build the HNSW graph in a background thread when a namespace passes "
+        "approximate_after, and swap it in atomically; searches use the exact index meanwhile.",
+    )
     save_every: int = Field(
         default=5_000,
         ge=1,
@@ -80,10 +90,11 @@ class IndexSettings(BaseModel):
 class EmbedSettings(BaseModel):
     """How text becomes vectors."""
 
-    backend: Literal["sentence_transformers", "hashing", "litellm"] = Field(
+    backend: Literal["sentence_transformers", "onnx", "static", "hashing", "litellm"] = Field(
         default="sentence_transformers",
-        description="Embedder: a sentence-transformers model, a deterministic hashing embedder "
-        "(tests; no model), or any embedding API through litellm.",
+        description="Embedder: a sentence-transformers model; 'onnx' (ONNX Runtime) or 'static' "
+        "(model2vec) models built offline from it by `memsvc embed build`; a deterministic "
+        "hashing embedder (tests; no model); or any embedding API through litellm.",
     )
     model: str = Field(
         default="all-MiniLM-L6-v2",
@@ -101,6 +112,15 @@ class EmbedSettings(BaseModel):
         ),
     )
     device: str = Field(default="cpu", description="Torch device for sentence-transformers.")
+    models_dir: Path = Field(
+        default=_DEFAULT_HOME / "models",
+        description="Where `memsvc embed build` writes the onnx and static models; with those "
+        "backends `model` names a folder here (or is a path), and the packaged model's name "
+        "means minilm-onnx-int8 / minilm-static, built here on first use if missing.",
+    )
+    threads: int = Field(
+        default=0, ge=0, le=256, description="ONNX Runtime threads per call (0: one per core)."
+    )
     cache_size: int = Field(
         default=50_000, ge=0, description="Embeddings kept in the in-process LRU cache."
     )
@@ -388,6 +408,14 @@ class ApiSettings(BaseModel):
             "A search is mostly Python work under one interpreter lock, so running more at "
             "once only makes each slower. Raise it when searches wait on a remote LLM or "
             "embedding API."
+        ),
+    )
+    mem0_compat: bool = Field(
+        default=True,
+        description=(
+            "Also serve mem0's REST surface (`/v1/ping/`, `/v3/memories/...`, "
+            "`/v1/memories/{id}/`, ...), so mem0's own Python and TypeScript clients work "
+            "unchanged against this server."
         ),
     )
 

@@ -28,7 +28,7 @@ from memsvc.schemas import (
     SearchResponse,
     StatsPublic,
 )
-from memsvc.service import MemoryService
+from memsvc.service.facade import MemoryService
 from memsvc.types import MemoryKind, Scope
 from memsvc.wiring import build_service
 
@@ -163,10 +163,36 @@ class Memory:
         user_id: str | None = None,
         agent_id: str | None = None,
         session_id: str | None = None,
+        purge: bool = False,
     ) -> int:
-        """Erase every memory of a scope, with its history; returns how many were deleted."""
-        return self._service.delete_all(
-            scope=Scope(user_id, agent_id, session_id), namespace=self._namespace
+        """Erase every memory of a scope, with its history; returns how many were deleted.
+
+        ``purge=True`` also erases every trace of the text from every store (see :meth:`erase`).
+        """
+        counts = self._service.erase(
+            scope=Scope(user_id, agent_id, session_id), purge=purge, namespace=self._namespace
+        )
+        return int(counts["memories"])
+
+    def erase(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        purge: bool = True,
+        verify: bool = False,
+    ) -> dict[str, Any]:
+        """Erase a scope (by default a purge: no byte of its text left in any store).
+
+        Returns counts per store; with ``verify`` the verification scan's report under
+        ``"verify"`` (``"clean": True`` when no store holds any of the erased text).
+        """
+        return self._service.erase(
+            scope=Scope(user_id, agent_id, session_id),
+            purge=purge,
+            verify=verify,
+            namespace=self._namespace,
         )
 
     def history(self, memory_id: str) -> list[HistoryEntryPublic]:

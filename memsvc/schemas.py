@@ -297,9 +297,15 @@ class ProfileResponse(_Response):
 
 
 class DeleteAllResponse(_Response):
-    """How many memories a scope erase removed."""
+    """How many memories a scope erase removed, and what it did per store.
+
+    ``counts`` holds ``deleted_<kind>``, ``stale`` (recomputed from other sources), ``history``,
+    ``lineage``, ``jobs_cancelled``; after a purge also ``recomputed``, ``jobs_deleted``,
+    ``embedding_cache``, ``index_terms_dropped``, ``sqlite`` and, when asked, ``verify``.
+    """
 
     deleted: int = Field(ge=0)
+    counts: dict[str, Any] = Field(default_factory=dict)
 
 
 class HitPublic(_Response):

@@ -8,8 +8,8 @@ from memsvc.config import EmbedSettings, Settings
 from memsvc.embed.base import Embedder
 from memsvc.embed.cache import CachedEmbedder
 from memsvc.errors import ConfigError
-from memsvc.index_sync import IndexSync
-from memsvc.service import MemoryService
+from memsvc.index.sync import IndexSync
+from memsvc.service.facade import MemoryService
 from memsvc.store import migrate
 from memsvc.store.db import check_connection, make_engine, make_sessionmaker
 from memsvc.store.vectors import SqlVectorCache
@@ -29,6 +29,10 @@ def make_embedder(cfg: EmbedSettings) -> Embedder:
         from memsvc.embed.sentence_transformers import SentenceTransformerEmbedder
 
         return SentenceTransformerEmbedder(cfg)
+    if cfg.backend in ("onnx", "static"):
+        from memsvc.embed.registry import built_embedder
+
+        return built_embedder(cfg)
     if cfg.backend == "litellm":
         from memsvc.embed.litellm import LiteLLMEmbedder
 

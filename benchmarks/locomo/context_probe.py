@@ -34,7 +34,7 @@ def reindex_with_context(service: Any, mode: str) -> int:
     import numpy as np
     import sqlalchemy as sa
 
-    from memsvc.documents import index_tags, index_text
+    from memsvc.index.documents import index_tags, index_text
     from memsvc.index.ids import encode_key
     from memsvc.store import tables as t
     from memsvc.types import MemoryKind, MemoryRef

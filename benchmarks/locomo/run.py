@@ -23,6 +23,7 @@ interpreter given by ``--mem0-python``.
     python -m benchmarks.locomo.run --errata            # with the locomo-audit errata
     python -m benchmarks.locomo.run --mem0-python /path/to/venv/bin/python
     python -m benchmarks.locomo.run --conversations 1 --no-baselines -s retrieval.rounds=2
+    python -m benchmarks.locomo.run --skip 5 --no-baselines -s embed.backend=static  # 6-10
 """
 
 from __future__ import annotations
@@ -338,6 +339,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="apply the locomo-audit errata (default file when no path is given)",
     )  # fmt: skip
     parser.add_argument("--conversations", type=int, default=None, help="only the first N")
+    parser.add_argument(
+        "--skip", type=int, default=0,
+        help="leave out the first N (--skip 5: conversations 6-10, the held-out half)",
+    )  # fmt: skip
     parser.add_argument("--ks", nargs="+", type=int, default=[5, 10, 20], help="hit budgets")
     parser.add_argument(
         "--budgets", nargs="+", type=int, default=[250, 500, 1000], help="token budgets"
@@ -367,7 +372,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Command line entry point."""
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    conversations = load_locomo(args.data, errata=args.errata)[: args.conversations]
+    conversations = load_locomo(args.data, errata=args.errata)[: args.conversations][args.skip :]
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = args.workdir or Path(tmp)
@@ -401,6 +406,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "data": str(args.data),
         "errata": None if args.errata is None else str(args.errata),
         "conversations": len(conversations),
+        "conversation_ids": [c.sample_id for c in conversations],
         "seconds": round(took, 1),
         "results": results,
         "memsvc": {k: v for k, v in ours.items() if k != "recall"},

@@ -30,7 +30,7 @@ from memsvc.api.routes import admin, health, memories, search
 from memsvc.config import Settings
 
 if TYPE_CHECKING:
-    from memsvc.service import MemoryService
+    from memsvc.service.facade import MemoryService
 
 __all__ = ["create_app"]
 
@@ -109,6 +109,10 @@ def create_app(
     install_error_handlers(app)
     for module in (memories, search, admin, health):
         app.include_router(module.router)
+    if settings.api.mem0_compat:
+        from memsvc.api import mem0
+
+        app.include_router(mem0.router)
     install_console(app)
     return app
 

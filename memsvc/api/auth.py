@@ -22,7 +22,7 @@ from memsvc.config import ApiSettings
 from memsvc.errors import AuthenticationFailed
 
 if TYPE_CHECKING:
-    from memsvc.service import MemoryService
+    from memsvc.service.facade import MemoryService
 
 __all__ = ["Authenticator", "Caller"]
 

@@ -20,7 +20,7 @@ from memsvc.api.metrics import Metrics
 from memsvc.api.ratelimit import RateLimiter
 from memsvc.config import Settings
 from memsvc.errors import PermissionDenied, StoreUnavailable
-from memsvc.service import MemoryService
+from memsvc.service.facade import MemoryService
 
 __all__ = [
     "AdminDep",
@@ -83,6 +83,11 @@ async def get_caller(
         RateLimited: the key has used its allowance (429).
     """
     secret = bearer.credentials if bearer is not None else api_key
+    if secret is None:
+        # mem0's clients send ``Authorization: Token <key>``.
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "token" and token.strip():
+            secret = token.strip()
     host = request.client.host if request.client is not None else None
     caller = state.authenticator.lookup(secret, client_host=host)
     if caller is None:

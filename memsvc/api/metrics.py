@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from memsvc.errors import MemsvcError
 
 if TYPE_CHECKING:
-    from memsvc.service import MemoryService
+    from memsvc.service.facade import MemoryService
 
 __all__ = ["Metrics", "RequestTimingMiddleware"]
 

@@ -1,7 +1,7 @@
 """The state of one CLI invocation: settings, and the service or SDK client built on demand.
 
 Commands never build anything themselves: they ask the :class:`CliState` for the embedded
-:class:`~memsvc.service.MemoryService` (admin commands on the database) or for a
+:class:`~memsvc.service.facade.MemoryService` (admin commands on the database) or for a
 :class:`MemoryApi` (memory commands), which is the in-process ``Memory`` or, with ``--url``,
 the HTTP ``MemoryClient``; both return the same ``memsvc.schemas`` models.
 """
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
         MemoryPublic,
         SearchResponse,
     )
-    from memsvc.service import MemoryService
+    from memsvc.service.facade import MemoryService
 
 __all__ = ["CliState", "MemoryApi", "pass_state"]
 
@@ -84,6 +84,16 @@ class MemoryApi(Protocol):
     ) -> MemoryPublic: ...
 
     def delete(self, memory_id: str, *, erase_history: bool = False) -> None: ...
+
+    def erase(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        purge: bool = True,
+        verify: bool = False,
+    ) -> dict[str, Any]: ...
 
     def history(self, memory_id: str) -> Sequence[HistoryEntryPublic]: ...
 

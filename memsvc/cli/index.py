@@ -142,3 +142,63 @@ def rebuild_tree_command(
         emit_json({"user_id": user_id, "leaves": leaves})
         return
     console().print(f"rebuilt the memory tree of {user_id}: {leaves} leaves")
+
+
+@index_group.command("reembed")
+@click.option("--no-rebuild", is_flag=True, help="Only store the vectors; rebuild later.")
+@json_option
+@pass_state
+def reembed_command(state: CliState, no_rebuild: bool, as_json: bool) -> None:
+    """Re-embed the namespace with the configured model, then rebuild its indexes from the
+    stored vectors (e.g. `memsvc -s embed.backend static index reembed`).
+
+    A server still running the old model keeps serving meanwhile; restart it with the new
+    setting once this has finished.
+    """
+    from memsvc.index.reembed import reembed_namespace
+
+    service = state.service()
+    ns_id = service.namespace_id(state.namespace)
+    err = console(stderr=True)
+    with Progress(
+        TextColumn("re-embedding"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as progress:
+        task = progress.add_task("reembed", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        report = reembed_namespace(
+            ns_id,
+            embedder=service.embedder,
+            begin=service.begin,
+            read=service.read,
+            progress=advance,
+        )
+        indexed = None
+        if not no_rebuild:
+            progress.update(task, description="rebuilding", completed=0)
+            indexed = service.indexes.rebuild(ns_id, progress=advance)
+            service.indexes.save_all()
+    data = {
+        "namespace_id": ns_id,
+        "model": report.model_id,
+        "memories": report.memories,
+        "embedded": report.embedded,
+        "seconds": report.seconds,
+        "indexed": indexed,
+    }
+    if as_json:
+        emit_json(data)
+        return
+    console().print(
+        f"namespace {ns_id} re-embedded with {report.model_id}: {report.memories} memories, "
+        f"{report.embedded} new vectors in {report.seconds}s"
+        + ("" if indexed is None else f"; indexes rebuilt ({indexed})")
+    )

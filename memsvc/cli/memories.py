@@ -242,6 +242,55 @@ def delete_command(state: CliState, memory_id: str, erase_history: bool, as_json
     console().print(f"deleted {memory_id}")
 
 
+@click.command("erase")
+@click.option("--user", "user_id", help="User whose memories are erased.")
+@click.option("--agent", "agent_id", help="Agent whose memories are erased.")
+@click.option("--session", "session_id", help="Only this session (with --user/--agent).")
+@click.option("--verify", is_flag=True, help="Scan every store for the erased text afterwards.")
+@json_option
+@pass_state
+def erase_command(
+    state: CliState,
+    user_id: str | None,
+    agent_id: str | None,
+    session_id: str | None,
+    verify: bool,
+    as_json: bool,
+) -> None:
+    """Purge a scope: its memories, what was derived from them, and every byte of their text.
+
+    Memories derived also from other sessions are recomputed from those. Exits 1 when
+    --verify finds erased text in any store.
+    """
+    if user_id is None and agent_id is None and session_id is None:
+        raise InvalidInput("erase needs --user, --agent or --session")
+    counts = state.memory().erase(
+        user_id=user_id, agent_id=agent_id, session_id=session_id, purge=True, verify=verify
+    )
+    report = counts.get("verify")
+    if as_json:
+        emit_json(counts)
+    else:
+        flat = {k: v for k, v in counts.items() if k != "verify"}
+        console().print(key_value_table("Erased (per store)", flat))
+        if report is not None:
+            found = ", ".join(f["store"] for f in report["found"]) or "nothing"
+            console().print(
+                key_value_table(
+                    "Verification",
+                    {
+                        "probe words": report["probe_words"],
+                        "SQL rows scanned": report["sql_rows_scanned"],
+                        "files scanned": report["files_scanned"],
+                        "bytes scanned": report["bytes_scanned"],
+                        "found in": found,
+                    },
+                )
+            )
+    if report is not None and not report["clean"]:
+        raise click.exceptions.Exit(1)
+
+
 @click.command("history")
 @click.argument("memory_id")
 @json_option
@@ -290,6 +339,7 @@ COMMANDS = (
     list_command,
     update_command,
     delete_command,
+    erase_command,
     history_command,
     consolidate_command,
 )

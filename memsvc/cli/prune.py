@@ -75,7 +75,7 @@ def prune_command(
 
     Shows the counts of what would change; nothing changes without --yes.
     """
-    from memsvc.prune import count_scope
+    from memsvc.service.prune import count_scope
 
     if is_dry_run_flag and is_applying:
         raise InvalidInput("--dry-run and --yes contradict each other")

@@ -22,7 +22,7 @@ __all__ = ["stats_command"]
 @pass_state
 def stats_command(state: CliState, users: int, as_json: bool) -> None:
     """Counts per kind and per user, index sizes, queue depth and consolidation lag."""
-    from memsvc.inventory import counts_by_user
+    from memsvc.service.inventory import counts_by_user
 
     service = state.service()
     data: dict[str, Any] = dict(service.stats(namespace=state.namespace))

@@ -1,6 +1,6 @@
 """``memsvc export`` and ``memsvc import``: JSON Lines, streamed both ways.
 
-``export`` writes a namespace or a scope losslessly (see :mod:`memsvc.transfer`); ``import``
+``export`` writes a namespace or a scope losslessly (see :mod:`memsvc.service.transfer`); ``import``
 reads such an export back, or a chat history of ``{user_id, role, name, content, occurred_at}``
 lines, which is added with the original timestamps (also through a server with ``--url``).
 """
@@ -29,7 +29,7 @@ from memsvc.errors import InvalidInput
 from memsvc.types import Scope
 
 if TYPE_CHECKING:
-    from memsvc.transfer import OnConflict
+    from memsvc.service.transfer import OnConflict
 
 __all__ = ["export_command", "import_command"]
 
@@ -119,7 +119,7 @@ def import_command(
     as_json: bool,
 ) -> None:
     """Import SOURCE (a file, or - for stdin): a memsvc export or a chat history."""
-    from memsvc.transfer import read_jsonl
+    from memsvc.service.transfer import read_jsonl
 
     lines = read_jsonl(source)
     first = next(lines, None)
@@ -160,7 +160,7 @@ def _import_export(
 
 
 def _import_chat(state: CliState, lines: Iterator[tuple[int, dict[str, Any]]]) -> dict[str, int]:
-    from memsvc.transfer import iter_chat_batches
+    from memsvc.service.transfer import iter_chat_batches
 
     api = state.memory()
     max_batch = state.settings.limits.max_batch

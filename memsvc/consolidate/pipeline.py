@@ -21,7 +21,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 import numpy as np
 import sqlalchemy as sa
@@ -29,18 +30,20 @@ from sqlalchemy.orm import Session
 
 from memsvc.config import Settings
 from memsvc.consolidate.facts import apply_plan
+from memsvc.consolidate.recompute import Recomputer, RemovalReport
 from memsvc.consolidate.summaries import refresh_summaries
 from memsvc.consolidate.tree import TreeBuilder
-from memsvc.documents import index_text
 from memsvc.embed.cache import CachedEmbedder
 from memsvc.index.base import IndexFilter
+from memsvc.index.documents import index_text
 from memsvc.index.ids import decode_key
-from memsvc.index_sync import IndexSync
+from memsvc.index.persist import persist_vectors
+from memsvc.index.sync import IndexSync
 from memsvc.llm.base import LLMTasks, SurpriseModel
 from memsvc.llm.slots import slot_of
 from memsvc.policies.segment import Segment, Segmenter, SegmentItem
-from memsvc.policies.update import LLMUpdatePolicy
-from memsvc.store import change_log
+from memsvc.policies.update import FactPlan, FactRewrite, LLMUpdatePolicy
+from memsvc.store import change_log, lineage
 from memsvc.store import tables as t
 from memsvc.store.jobs import JobRow
 from memsvc.store.memories import get_rows, scope_clause
@@ -61,6 +64,7 @@ logger = logging.getLogger(__name__)
 
 _CONTEXT_TURNS = 4
 _SLOT_SCAN = 200
+_REPLANS = 3
 
 
 def owner_of(scope: Scope) -> Scope:
@@ -68,14 +72,6 @@ def owner_of(scope: Scope) -> Scope:
     if scope.user_id is None and scope.agent_id is None:
         return scope
     return Scope(user_id=scope.user_id, agent_id=scope.agent_id)
-
-
-@dataclass
-class _NewFact:
-    id: int
-    text: str
-    vector: np.ndarray
-    valid_from: object
 
 
 class ConsolidationPipeline:
@@ -89,38 +85,62 @@ class ConsolidationPipeline:
         embedder: CachedEmbedder,
         indexes: IndexSync,
         llm: LLMTasks,
+        read: Callable[[], AbstractContextManager[Session]] | None = None,
     ) -> None:
         self._cfg = settings.consolidation
         self._begin = begin
+        self._read = read or begin
         self._embedder = embedder
         self._indexes = indexes
         self._llm = llm
         self._policy = LLMUpdatePolicy(llm, self._cfg.decay)
         self._tree = TreeBuilder(
-            cfg=self._cfg.memtree, begin=begin, embedder=embedder, llm=llm, indexes=indexes
+            cfg=self._cfg.memtree,
+            begin=begin,
+            read=read,
+            embedder=embedder,
+            llm=llm,
+            indexes=indexes,
         )
+        self._recomputer = Recomputer(begin=begin, llm=llm)
 
     def rebuild_tree(self, namespace_id: int, scope: Scope) -> int:
         """Rebuild the MemTree of the scope's owner from its facts and episodes."""
         inserted = self._tree.rebuild(namespace_id, owner_of(scope))
-        self._indexes.catch_up(namespace_id)
+        self._indexes.catch_up_after_commit(namespace_id)
         return inserted
 
     def run(self, job: JobRow) -> None:
-        """Consolidate the job's scope (idempotent)."""
-        ns_id, scope = job.namespace_id, job.scope
+        """Recompute the owner's stale memories, then consolidate the job's scope."""
+        self.recompute(job.namespace_id, owner_of(job.scope))
+        self._run_scope(job.namespace_id, job.scope)
+
+    def recompute(self, namespace_id: int, owner: Scope, *, purge: bool = False) -> RemovalReport:
+        """Rebuild the owner's stale derived memories now (memsvc.consolidate.recompute)."""
+        report = self._recomputer.recompute(
+            namespace_id, owner, lambda scope: self._run_scope(namespace_id, scope), purge=purge
+        )
+        self._indexes.catch_up(namespace_id)
+        return report
+
+    def _run_scope(self, ns_id: int, scope: Scope) -> None:
         owner = owner_of(scope)
         events = self._pending_events(ns_id, scope)
         if events:
             for segment in self._segments(events):
                 chosen = [events[k] for k in segment.keys]
                 self._episode(ns_id, owner, chosen, segment)
-                self._indexes.catch_up(ns_id)
+                self._indexes.catch_up_after_commit(ns_id)
         self._tree.insert_pending(ns_id, owner)
         refresh_summaries(
-            begin=self._begin, llm=self._llm, namespace_id=ns_id, owner=owner, now=utcnow()
+            begin=self._begin,
+            llm=self._llm,
+            namespace_id=ns_id,
+            owner=owner,
+            now=utcnow(),
+            embedder=self._embedder,
         )
-        self._indexes.catch_up(ns_id)
+        self._indexes.catch_up_after_commit(ns_id)
 
     # -- steps ------------------------------------------------------------------------------
 
@@ -156,6 +176,24 @@ class ConsolidationPipeline:
     def _episode(
         self, ns_id: int, owner: Scope, events: Sequence[t.Event], segment: Segment
     ) -> None:
+        """Plan the episode outside any write transaction, then apply it in a short one.
+
+        A plan that finds, when applied, that a fact it read changed meanwhile is made again
+        (the re-check is the price of never holding the writer lock while a model thinks).
+        """
+        for attempt in range(_REPLANS):
+            plan = self._plan_episode(ns_id, owner, events, segment)
+            try:
+                self._apply_episode(ns_id, owner, plan)
+                return
+            except _StalePlan:
+                if attempt == _REPLANS - 1:
+                    raise
+                logger.info("episode plan went stale (a fact changed meanwhile); planning again")
+
+    def _plan_episode(
+        self, ns_id: int, owner: Scope, events: Sequence[t.Event], segment: Segment
+    ) -> _EpisodePlan:
         turns = [
             Turn(
                 event_id=e.id,
@@ -172,11 +210,27 @@ class ConsolidationPipeline:
         )
         context = self._context_turns(ns_id, events[0])
         candidates = self._llm.extract_facts(turns, context=context)
-        vectors = self._embedder.embed([c.text for c in candidates]) if candidates else None
-        now = utcnow()
+        # One model batch for everything the episode writes; stored with it when applied.
+        batch = [c.text for c in candidates] + ([summary] if summary.strip() else [])
+        vectors = self._embedder.embed(batch)[: len(candidates)]
+        plan = _EpisodePlan(events=list(events), segment=segment, summary=summary)
+        for i, candidate in enumerate(candidates):
+            with self._read() as session:
+                neighbours = self._neighbours(session, ns_id, owner, vectors[i], plan)
+                neighbours = self._with_slot_rivals(
+                    session, ns_id, owner, candidate, neighbours, plan
+                )
+            fact_plan = self._policy.plan(candidate, neighbours)  # the model: outside any write
+            plan.add(fact_plan, vectors[i])
+        return plan
+
+    def _apply_episode(self, ns_id: int, owner: Scope, plan: _EpisodePlan) -> None:
+        events = plan.events
         first = events[0]
+        now = utcnow()
         self._indexes.get(ns_id)  # loaded (and caught up) before the write transaction opens
         with self._begin() as session:
+            _recheck(session, ns_id, plan.read)
             episode = t.Episode(
                 namespace_id=ns_id,
                 user_id=first.user_id,
@@ -185,8 +239,8 @@ class ConsolidationPipeline:
                 started_at=events[0].occurred_at,
                 ended_at=events[-1].occurred_at,
                 event_count=len(events),
-                summary=summary,
-                boundary_reason=segment.end_reason.value,
+                summary=plan.summary,
+                boundary_reason=plan.segment.end_reason.value,
                 created_at=now,
                 updated_at=now,
             )
@@ -199,6 +253,7 @@ class ConsolidationPipeline:
             )
             if int(getattr(claimed, "rowcount", 0) or 0) != len(events):
                 raise RuntimeError("events were consolidated concurrently; retrying the job")
+            lineage.link(session, ns_id, ("episode", episode.id), [("event", e.id) for e in events])
             change_log.append(
                 session,
                 namespace_id=ns_id,
@@ -207,20 +262,22 @@ class ConsolidationPipeline:
                 op="upsert",
                 now=now,
             )
-            fresh: list[_NewFact] = []
-            for i, candidate in enumerate(candidates):
-                assert vectors is not None
-                neighbours = self._neighbours(session, ns_id, owner, vectors[i], fresh)
-                neighbours = self._with_slot_rivals(session, ns_id, owner, candidate, neighbours)
-                plan = self._policy.plan(candidate, neighbours)
-                for fact_id in apply_plan(
-                    session, plan, namespace_id=ns_id, owner=owner, episode_id=episode.id, now=now
-                ):
-                    fresh.append(
-                        _NewFact(fact_id, candidate.text, vectors[i], candidate.occurred_at)
-                    )
+            real: dict[int, int] = {}
+            for fact_plan, provisional in plan.facts:
+                inserted = apply_plan(
+                    session,
+                    _resolve(fact_plan, real),
+                    namespace_id=ns_id,
+                    owner=owner,
+                    episode_id=episode.id,
+                    now=now,
+                )
+                if provisional is not None and inserted:
+                    real[provisional] = inserted[0]
+            persist_vectors(session, self._embedder, plan.texts())
+            lineage.record_fact_sources(session, ns_id, owner, changed_at=now)
         logger.debug(
-            "episode of %d events consolidated: %d candidate facts", len(events), len(candidates)
+            "episode of %d events consolidated: %d candidate facts", len(events), len(plan.facts)
         )
 
     def _with_slot_rivals(
@@ -230,6 +287,7 @@ class ConsolidationPipeline:
         owner: Scope,
         candidate: FactCandidate,
         neighbours: list[KnownFact],
+        plan: _EpisodePlan,
     ) -> list[KnownFact]:
         """Add the active facts that fill the same single-valued slot of the same subject.
 
@@ -239,7 +297,6 @@ class ConsolidationPipeline:
         slot = slot_of(candidate.predicate)
         if slot is None or not candidate.subject:
             return neighbours
-        session.flush()
         stmt = (
             sa.select(t.Fact)
             .where(
@@ -253,21 +310,23 @@ class ConsolidationPipeline:
         )
         seen = {k.id for k in neighbours}
         rivals = [
-            f for f in session.scalars(stmt) if f.id not in seen and slot_of(f.predicate) == slot
+            plan.known(f, similarity=0.0)
+            for f in session.scalars(stmt)
+            if f.id not in seen and slot_of(f.predicate) == slot
         ]
+        rivals += [
+            k
+            for k in plan.fresh_known()
+            if k.id not in seen
+            and (k.subject or "").lower() == candidate.subject.lower()
+            and slot_of(k.predicate) == slot
+        ]
+        rivals = [k for k in plan.overlaid(rivals) if k.id not in seen]
         if not rivals:
             return neighbours
         vectors = self._embedder.embed([candidate.text, *[f.text for f in rivals]])
         extra = [
-            KnownFact(
-                id=f.id,
-                text=f.text,
-                valid_from=f.valid_from,
-                similarity=float(np.dot(vectors[0], vectors[j + 1])),
-                subject=f.subject,
-                predicate=f.predicate,
-                object=f.object,
-            )
+            replace(f, similarity=float(np.dot(vectors[0], vectors[j + 1])))
             for j, f in enumerate(rivals)
         ]
         return neighbours + extra
@@ -302,7 +361,7 @@ class ConsolidationPipeline:
         ns_id: int,
         owner: Scope,
         vector: np.ndarray,
-        fresh: Sequence[_NewFact],
+        plan: _EpisodePlan,
     ) -> list[KnownFact]:
         """The most similar active facts: committed ones from the index, plus this episode's own."""
         cfg = self._cfg
@@ -310,26 +369,161 @@ class ConsolidationPipeline:
         with self._indexes.holding(ns_id) as idx:
             found = idx.dense.search(vector, cfg.neighbours, where=where)
         scored = {decode_key(k).id: s for k, s in found if s >= cfg.related_threshold}
-        for new in fresh:
-            sim = float(np.dot(new.vector, vector))
+        known: list[KnownFact] = []
+        if scored:
+            rows = get_rows(session, ns_id, MemoryKind.FACT, scored)
+            known = [
+                plan.known(row, similarity=scored[fid])
+                for fid, row in rows.items()
+                if isinstance(row, t.Fact) and row.status == FactStatus.ACTIVE.value
+            ]
+        for fresh in plan.fresh:
+            sim = float(np.dot(fresh.vector, vector))
             if sim >= cfg.related_threshold:
-                scored[new.id] = max(sim, scored.get(new.id, -1.0))
-        if not scored:
-            return []
-        session.flush()
-        rows = get_rows(session, ns_id, MemoryKind.FACT, scored)
-        known = [
-            KnownFact(
-                id=fid,
-                text=row.text,
-                valid_from=row.valid_from,
-                similarity=scored[fid],
-                subject=row.subject,
-                predicate=row.predicate,
-                object=row.object,
-            )
-            for fid, row in rows.items()
-            if isinstance(row, t.Fact) and row.status == FactStatus.ACTIVE.value
-        ]
+                known.append(replace(fresh.known, similarity=sim))
+        known = plan.overlaid(known)
         known.sort(key=lambda k: -k.similarity)
         return known[: cfg.neighbours]
+
+
+class _StalePlan(RuntimeError):
+    """A fact the plan read changed before the plan was applied."""
+
+
+@dataclass
+class _Fresh:
+    """A fact this episode's plan inserts (active), known by a provisional negative id."""
+
+    known: KnownFact
+    vector: np.ndarray
+
+
+@dataclass
+class _EpisodePlan:
+    """Everything one episode writes, decided outside any write transaction.
+
+    ``facts`` pairs each fact plan with the provisional id of the fact it inserts (negative,
+    mapped to the real id as the plan is applied); ``read`` records the ``updated_at`` of each
+    stored fact the decisions saw, re-checked when applying; ``gone`` and ``rewritten`` are
+    what earlier decisions of this episode did to facts, so later ones see the facts as they
+    will be.
+    """
+
+    events: list[t.Event]
+    segment: Segment
+    summary: str
+    facts: list[tuple[FactPlan, int | None]] = field(default_factory=list)
+    fresh: list[_Fresh] = field(default_factory=list)
+    read: dict[int, datetime] = field(default_factory=dict)
+    gone: set[int] = field(default_factory=set)
+    rewritten: dict[int, FactRewrite] = field(default_factory=dict)
+
+    def known(self, row: t.Fact, *, similarity: float) -> KnownFact:
+        """A stored fact as the policy sees it; remembered for the re-check."""
+        self.read.setdefault(int(row.id), row.updated_at)
+        return KnownFact(
+            id=int(row.id),
+            text=row.text,
+            valid_from=row.valid_from,
+            similarity=similarity,
+            subject=row.subject,
+            predicate=row.predicate,
+            object=row.object,
+        )
+
+    def fresh_known(self) -> list[KnownFact]:
+        """The active facts this plan inserts so far."""
+        return [f.known for f in self.fresh]
+
+    def overlaid(self, facts: list[KnownFact]) -> list[KnownFact]:
+        """``facts`` as the earlier decisions of this plan leave them."""
+        out: list[KnownFact] = []
+        for k in facts:
+            if k.id in self.gone:
+                continue
+            rewrite = self.rewritten.get(k.id)
+            if rewrite is not None:
+                k = replace(
+                    k,
+                    text=rewrite.text,
+                    subject=rewrite.subject or k.subject,
+                    predicate=rewrite.predicate or k.predicate,
+                    object=rewrite.object or k.object,
+                )
+            out.append(k)
+        return out
+
+    def add(self, fact_plan: FactPlan, vector: np.ndarray) -> None:
+        """Record one decision and what it does to the facts later decisions see."""
+        provisional = None
+        if fact_plan.insert is not None:
+            provisional = -(len(self.facts) + 1)
+            spec = fact_plan.insert
+            if spec.status is FactStatus.ACTIVE:
+                known = KnownFact(
+                    id=provisional,
+                    text=spec.text,
+                    valid_from=spec.valid_from,
+                    similarity=0.0,
+                    subject=spec.subject,
+                    predicate=spec.predicate,
+                    object=spec.object,
+                )
+                self.fresh.append(_Fresh(known, vector))
+        if fact_plan.supersede is not None:
+            self.gone.add(fact_plan.supersede.target_id)
+            self.fresh = [f for f in self.fresh if f.known.id not in self.gone]
+        if fact_plan.rewrite is not None:
+            self.rewritten[fact_plan.rewrite.target_id] = fact_plan.rewrite
+            for i, f in enumerate(self.fresh):
+                if f.known.id == fact_plan.rewrite.target_id:
+                    self.fresh[i] = _Fresh(self.overlaid([f.known])[0], f.vector)
+        self.facts.append((fact_plan, provisional))
+
+    def texts(self) -> list[str]:
+        """Every text the plan writes to an indexed row (its vectors are stored with it)."""
+        out = [self.summary]
+        for fact_plan, _ in self.facts:
+            if fact_plan.insert is not None:
+                out.append(fact_plan.insert.text)
+            if fact_plan.rewrite is not None:
+                out.append(fact_plan.rewrite.text)
+        return out
+
+
+def _resolve(plan: FactPlan, real: dict[int, int]) -> FactPlan:
+    """``plan`` with the provisional ids of this episode's facts replaced by their real ids."""
+
+    def fix(fact_id: int) -> int:
+        if fact_id >= 0:
+            return fact_id
+        if fact_id not in real:
+            raise _StalePlan(f"plan refers to provisional fact {fact_id} that was not inserted")
+        return real[fact_id]
+
+    changes: dict[str, object] = {}
+    if plan.insert is not None and plan.insert.superseded_by is not None:
+        changes["insert"] = replace(plan.insert, superseded_by=fix(plan.insert.superseded_by))
+    if plan.supersede is not None:
+        changes["supersede"] = replace(plan.supersede, target_id=fix(plan.supersede.target_id))
+    if plan.reinforce is not None:
+        changes["reinforce"] = replace(plan.reinforce, target_id=fix(plan.reinforce.target_id))
+    if plan.rewrite is not None:
+        changes["rewrite"] = replace(plan.rewrite, target_id=fix(plan.rewrite.target_id))
+    return replace(plan, **changes) if changes else plan  # type: ignore[arg-type]
+
+
+def _recheck(session: Session, ns_id: int, read: dict[int, datetime]) -> None:
+    """Raise :class:`_StalePlan` when a fact the plan read changed or went since."""
+    if not read:
+        return
+    rows = session.execute(
+        sa.select(t.Fact.id, t.Fact.status, t.Fact.updated_at).where(
+            t.Fact.namespace_id == ns_id, t.Fact.id.in_(list(read))
+        )
+    ).all()
+    now = {int(i): (status, updated) for i, status, updated in rows}
+    for fact_id, seen in read.items():
+        found = now.get(fact_id)
+        if found is None or found[0] != FactStatus.ACTIVE.value or found[1] != seen:
+            raise _StalePlan(f"fact {fact_id} changed after the plan read it")

@@ -16,8 +16,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from memsvc.embed.cache import CachedEmbedder
+from memsvc.index.persist import persist_vectors
 from memsvc.llm.base import LLMTasks
-from memsvc.store import change_log
+from memsvc.store import change_log, lineage
 from memsvc.store import tables as t
 from memsvc.store.jobs import scope_key
 from memsvc.store.memories import scope_clause
@@ -33,6 +35,7 @@ _MAX_SOURCES = 60
 class _Group:
     texts: list[str] = field(default_factory=list)
     event_ids: list[int] = field(default_factory=list)
+    sources: set[lineage.Ref] = field(default_factory=set)
     latest_change: datetime | None = None
     occurred_at: datetime | None = None
 
@@ -44,8 +47,13 @@ def refresh_summaries(
     namespace_id: int,
     owner: Scope,
     now: datetime,
+    embedder: CachedEmbedder | None = None,
 ) -> int:
-    """Rebuild the stale session, day and profile summaries of ``owner``; returns how many."""
+    """Rebuild the stale session, day and profile summaries of ``owner``; returns how many.
+
+    The model calls (summaries, and their vectors when ``embedder`` is given) happen before the
+    write transaction; the vectors are stored in it, with the summaries.
+    """
     owner_key = scope_key(owner)
     with begin() as session:
         groups = _episode_groups(session, namespace_id, owner)
@@ -64,6 +72,9 @@ def refresh_summaries(
     texts = {
         key: llm.summarize(group.texts[-_MAX_SOURCES:], key[0]) for key, group in stale.items()
     }
+    written = [x for x in texts.values() if x.strip()]
+    if embedder is not None and written:
+        embedder.embed(written)
     with begin() as session:
         ids = []
         for (kind, key, session_id), group in stale.items():
@@ -81,6 +92,8 @@ def refresh_summaries(
                     now=now,
                 )
             )
+        if embedder is not None:
+            persist_vectors(session, embedder, written)
         change_log.append(
             session,
             namespace_id=namespace_id,
@@ -112,6 +125,7 @@ def _episode_groups(
         for key in keys:
             group = groups[key]
             group.texts.append(ep.summary)
+            group.sources.add(("episode", ep.id))
             group.occurred_at = ep.ended_at
             if group.latest_change is None or ep.updated_at > group.latest_change:
                 group.latest_change = ep.updated_at
@@ -148,6 +162,7 @@ def _profile_group(session: Session, namespace_id: int, owner: Scope) -> _Group:
     )
     for fact in session.scalars(stmt):
         group.texts.append(fact.text)
+        group.sources.add(("fact", fact.id))
         group.event_ids.extend(fact.source_event_ids or [])
         if group.occurred_at is None or fact.valid_from > group.occurred_at:
             group.occurred_at = fact.valid_from
@@ -204,4 +219,5 @@ def _upsert(
     row.occurred_at = group.occurred_at or now
     row.updated_at = now
     session.flush()
+    lineage.set_sources(session, namespace_id, ("summary", int(row.id)), group.sources)
     return int(row.id)

@@ -21,10 +21,11 @@ from sqlalchemy.orm import Session
 from memsvc.config import MemTreeSettings
 from memsvc.embed.cache import CachedEmbedder
 from memsvc.errors import LimitExceeded
-from memsvc.index_sync import IndexSync
+from memsvc.index.persist import persist_vectors
+from memsvc.index.sync import IndexSync
 from memsvc.llm.base import LLMTasks
 from memsvc.policies.memtree import InsertPlan, NodeView, aggregate_path, plan_insert
-from memsvc.store import change_log
+from memsvc.store import change_log, lineage
 from memsvc.store import tables as t
 from memsvc.store.jobs import scope_key
 from memsvc.store.memories import scope_clause
@@ -35,6 +36,7 @@ __all__ = ["SqlTreeView", "TreeBuilder"]
 logger = logging.getLogger(__name__)
 
 _BATCH = 200
+_REPLANS = 3
 
 
 @dataclass(frozen=True)
@@ -121,9 +123,11 @@ class TreeBuilder:
         embedder: CachedEmbedder,
         llm: LLMTasks,
         indexes: IndexSync,
+        read: Callable[[], AbstractContextManager[Session]] | None = None,
     ) -> None:
         self._cfg = cfg
         self._begin = begin
+        self._read = read or begin
         self._embedder = embedder
         self._llm = llm
         self._indexes = indexes
@@ -137,6 +141,10 @@ class TreeBuilder:
             if not items:
                 break
             self._embedder.embed([item.text for item in items])  # one batch warms the cache
+            with self._begin() as session:  # the root exists before planning only reads
+                SqlTreeView(
+                    session, namespace_id=namespace_id, owner=owner, embedder=self._embedder
+                ).root()
             for item in items:
                 if self._insert(namespace_id, owner, item):
                     done += 1
@@ -175,36 +183,83 @@ class TreeBuilder:
                     op="delete",
                     now=utcnow(),
                 )
-        self._indexes.catch_up(namespace_id)
+        self._indexes.catch_up_after_commit(namespace_id)
         return self.insert_pending(namespace_id, owner)
 
     def _insert(self, namespace_id: int, owner: Scope, item: _Item) -> bool:
-        vector = self._embedder.embed([item.text])[0]
-        with self._begin() as session:
-            view = SqlTreeView(
-                session, namespace_id=namespace_id, owner=owner, embedder=self._embedder
+        """Plan the insertion (reads, model calls), then apply it in a short transaction.
+
+        The apply re-checks the plan (the item still has no leaf, the nodes it names are still
+        there); a stale plan is made again, an item that got its leaf meanwhile is skipped.
+        """
+        for _ in range(_REPLANS):
+            vector = self._embedder.embed([item.text])[0]
+            with self._read() as session:
+                view = SqlTreeView(
+                    session, namespace_id=namespace_id, owner=owner, embedder=self._embedder
+                )
+                try:
+                    plan = plan_insert(view, vector, self._cfg)
+                except LimitExceeded:
+                    logger.warning("memory tree of an owner is full; item left out of the tree")
+                    return False
+            contents = aggregate_path(plan, self._llm, item.text)
+            if contents:
+                self._embedder.embed(list(contents.values()))  # the model runs outside the write
+            with self._begin() as session:
+                state = _check_plan(session, plan, item)
+                if state == "done":
+                    return False
+                if state == "stale":
+                    continue
+                touched = _apply(
+                    session, plan, item, contents=contents, namespace_id=namespace_id, owner=owner
+                )
+                persist_vectors(session, self._embedder, list(contents.values()))
+                lineage.record_tree_nodes(
+                    session, namespace_id, [*touched, plan.parent_id, *_expanded(plan)]
+                )
+                change_log.append(
+                    session,
+                    namespace_id=namespace_id,
+                    kind=MemoryKind.TREE_NODE,
+                    memory_ids=touched,
+                    op="upsert",
+                    now=utcnow(),
+                )
+            return True
+        logger.warning("memory tree insertion kept going stale; item left for the next job")
+        return False
+
+
+def _check_plan(session: Session, plan: InsertPlan, item: _Item) -> str:
+    """``"ok"``, ``"done"`` (the item has its leaf already) or ``"stale"`` (the tree moved)."""
+    if item.fact_id is not None:
+        has_leaf = t.TreeNode.fact_id == item.fact_id
+    else:
+        has_leaf = t.TreeNode.episode_id == item.episode_id
+    if session.scalar(sa.select(t.TreeNode.id).where(has_leaf).limit(1)) is not None:
+        return "done"
+    wanted = {plan.parent_id, *(v.id for v in plan.path)}
+    if plan.expansion is not None:
+        wanted.add(plan.expansion.node_id)
+    rows = {
+        int(i): (fact, episode)
+        for i, fact, episode in session.execute(
+            sa.select(t.TreeNode.id, t.TreeNode.fact_id, t.TreeNode.episode_id).where(
+                t.TreeNode.id.in_(wanted)
             )
-            try:
-                plan = plan_insert(view, vector, self._cfg)
-            except LimitExceeded:
-                logger.warning("memory tree of an owner is full; item left out of the tree")
-                return False
-        contents = aggregate_path(plan, self._llm, item.text)
-        if contents:
-            self._embedder.embed(list(contents.values()))  # warm the cache outside the write
-        with self._begin() as session:
-            touched = _apply(
-                session, plan, item, contents=contents, namespace_id=namespace_id, owner=owner
-            )
-            change_log.append(
-                session,
-                namespace_id=namespace_id,
-                kind=MemoryKind.TREE_NODE,
-                memory_ids=touched,
-                op="upsert",
-                now=utcnow(),
-            )
-        return True
+        )
+    }
+    if len(rows) != len(wanted):
+        return "stale"
+    if plan.expansion is not None and rows[plan.expansion.node_id] == (None, None):
+        return "stale"  # the leaf to expand became an inner node meanwhile
+    return "ok"
+
+
+def _expanded(plan: InsertPlan) -> list[int]:
+    return [plan.expansion.node_id] if plan.expansion is not None else []
 
 
 def _pending(session: Session, namespace_id: int, owner: Scope) -> list[_Item]:
@@ -323,7 +378,7 @@ _DIGEST_CHARS = 90
 def _root_digest(session: Session, root: t.TreeNode) -> str:
     """What a root shows: its branches' own texts, shortened (the MemTree root aggregates
     nothing itself, and an empty root looked broken, issue 17). It is not indexed
-    (:func:`memsvc.documents.index_text`): its branches are, and searching it would match
+    (:func:`memsvc.index.documents.index_text`): its branches are, and searching it would match
     everything."""
     texts = session.scalars(
         sa.select(t.TreeNode.content)

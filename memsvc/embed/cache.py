@@ -40,8 +40,9 @@ class CachedEmbedder:
     """Wraps an :class:`Embedder` with an LRU and an optional persistent cache.
 
     ``embed`` only calls the wrapped model for texts seen in neither cache, in one batch.
-    Persisting is left to the caller (``pending()``/``mark_saved()``) so that vectors are written
-    in the same transaction as the memories that use them.
+    Persisting is left to the caller (:meth:`unsaved` / :meth:`mark_saved`) so that vectors are
+    written in the same transaction as the memories that use them: a vector computed here stays
+    "unsaved" until a committed transaction stored it, however often it is served from the LRU.
     """
 
     def __init__(
@@ -51,6 +52,7 @@ class CachedEmbedder:
         self._capacity = capacity
         self._store = store
         self._lru: OrderedDict[str, Vectors] = OrderedDict()
+        self._unsaved: OrderedDict[str, Vectors] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -108,11 +110,44 @@ class CachedEmbedder:
             new = {h: computed[i] for i, h in enumerate(missing)}
             found.update(new)
             self._to_lru(new)
+            self._remember_unsaved(new)
         self.hits += len(hashes) - len(missing)
         self.misses += len(missing)
         if not hashes:
             return np.zeros((0, self.dim), dtype=np.float32), new
         return np.stack([found[h] for h in hashes]).astype(np.float32, copy=False), new
+
+    def unsaved(self, texts: Sequence[str]) -> dict[str, Vectors]:
+        """Vectors of ``texts`` that this process computed and no committed write stored yet.
+
+        Store them (``memsvc.store.vectors.save_vectors``) in the transaction that writes the
+        memories, then call :meth:`mark_saved` once it committed.
+        """
+        hashes = [text_hash(t) for t in texts]
+        with self._lock:
+            return {h: self._unsaved[h] for h in hashes if h in self._unsaved}
+
+    def mark_saved(self, hashes: Sequence[str]) -> None:
+        """Forget ``hashes`` as unsaved: a committed transaction stored their vectors."""
+        with self._lock:
+            for h in hashes:
+                self._unsaved.pop(h, None)
+
+    def _remember_unsaved(self, items: Mapping[str, Vectors]) -> None:
+        # Bounded like the LRU: a vector that never reaches a memory (a query-side helper's
+        # sentence) must not pin memory forever; one that does is stored at index catch-up.
+        with self._lock:
+            for h, vec in items.items():
+                self._unsaved[h] = vec
+            while len(self._unsaved) > max(self._capacity, 1_000):
+                self._unsaved.popitem(last=False)
+
+    def forget(self, hashes: Sequence[str]) -> int:
+        """Drop vectors from the in-process cache (erasure); returns how many were held."""
+        with self._lock:
+            for h in hashes:
+                self._unsaved.pop(h, None)
+            return sum(self._lru.pop(h, None) is not None for h in hashes)
 
     def _from_lru(self, hashes: Sequence[str]) -> dict[str, Vectors]:
         out: dict[str, Vectors] = {}

@@ -56,6 +56,8 @@ class VectorIndex(Protocol):
     """Dense nearest-neighbour search over unit vectors (inner product = cosine)."""
 
     applied_seq: int
+    #: the embedding model whose vectors it holds ("" when unknown), saved with the snapshot
+    model_id: str
 
     @property
     def dim(self) -> int:

@@ -286,6 +286,30 @@ class Bm25Index:
         self._norms = None
         logger.debug("bm25 index compacted to %d documents", len(kept))
 
+    def prune_terms(self) -> int:
+        """Compact, then drop the terms no live document uses; returns how many were dropped.
+
+        After it, the vocabulary (``terms.json`` on the next save), postings and forward index
+        hold only what live documents contain: an erased text leaves no term behind.
+        """
+        self.compact()
+        n_terms = len(self._term_ids)
+        keep = np.flatnonzero(self._post_len[:n_terms] > 0)
+        if len(keep) == n_terms:
+            return 0
+        remap = np.full(max(n_terms, 1), -1, dtype=np.int32)
+        remap[keep] = np.arange(len(keep), dtype=np.int32)
+        terms = list(self._term_ids)
+        self._term_ids = {terms[i]: j for j, i in enumerate(keep.tolist())}
+        self._post_pos = [self._post_pos[i] for i in keep.tolist()]
+        self._post_tf = [self._post_tf[i] for i in keep.tolist()]
+        self._post_len = self._post_len[keep]
+        self._df = self._df[keep]
+        self._fwd = remap[self._fwd[: self._fwd_size]]
+        self._fwd_size = len(self._fwd)
+        self._norms = None
+        return n_terms - len(keep)
+
     # -- searching -----------------------------------------------------------------------------
 
     def search(

@@ -46,6 +46,7 @@ class ExactIndex:
             raise ValueError("dim must be positive")
         self._dim = dim
         self.applied_seq = 0
+        self.model_id = ""  # the embedding model of the vectors, recorded in snapshots
         self._tags = TagTable()
         self._matrix = np.zeros((64, dim), dtype=np.float32)
 
@@ -141,6 +142,7 @@ class ExactIndex:
 
         meta = {
             "applied_seq": self.applied_seq,
+            "model_id": self.model_id,
             "tags_digest": self._tags.digest(),
             "dim": self._dim,
             "count": len(self),
@@ -172,4 +174,5 @@ class ExactIndex:
         index._tags = tags
         index._matrix = np.ascontiguousarray(matrix)
         index.applied_seq = snapshot.int_field("applied_seq")
+        index.model_id = str(snapshot.meta.get("model_id", ""))
         return index

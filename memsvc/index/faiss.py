@@ -1,5 +1,13 @@
 """FAISS dense index: exact (flat) while small, HNSW past ``IndexSettings.approximate_after``.
 
+Index by size: when a namespace passes ``approximate_after`` the HNSW graph is built in a
+background thread (``IndexSettings.background_build``) from chunks of the flat vectors, while
+searches and writes go on against the flat index; vectors added meanwhile are appended to the
+graph at the end, under the write lock, and the new layout replaces the old one in a single
+reference assignment, so a search never pauses and never sees half a graph. Positions do not
+change in the swap, so the tag table is untouched. The graph stores its vectors as float16 by
+default (``hnsw_storage``): half the memory, cosine error below 1e-3.
+
 Both layouts store vectors at :class:`~memsvc.index.tags.TagTable` *positions*: FAISS id ``i``
 is position ``i`` (``IndexFlatIP`` or ``IndexHNSWFlat``, inner product), and the tag table maps
 positions to the memory keys (the database's surrogate keys, stable across saves and rebuilds).
@@ -26,9 +34,11 @@ imported lazily so that importing this module stays cheap.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -56,6 +66,16 @@ _WIDEN_FACTOR = 4
 _WIDEN_LIMIT = 16  # efSearch grows to at most this many times its start before exact fallback
 _GATHER_MIN = 256  # exact scoring gathers at most this many rows, or this fraction of them:
 _GATHER_FRACTION = 0.03  # past it, a selector scan of FAISS's flat storage is faster
+_BUILD_CHUNK = 20_000  # vectors copied from the flat index per hold of the write lock
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """One FAISS index and how it stores vectors; replaced whole, never changed in place."""
+
+    index: Any
+    is_hnsw: bool
+    is_fp16: bool = False
 
 
 def _import_faiss() -> Any:
@@ -89,6 +109,9 @@ class FaissIndex:
         exact_fraction: ... or at most this fraction of the index.
         is_auto_compact: rebuild the HNSW graph as soon as tombstones pass 20% of it. Set it to
             false to call :meth:`compact` from a background task instead.
+        is_background_build: past ``approximate_after``, build the HNSW graph in a thread and
+            swap it in (``from_settings`` follows ``IndexSettings.background_build``); when
+            false the graph is built inside the ``add`` that crosses the threshold.
 
     Not thread-safe for writes: the owner serialises writes against reads. Searches do not
     modify the index and may run concurrently with each other.
@@ -102,6 +125,7 @@ class FaissIndex:
         exact_max: int = 20_000,
         exact_fraction: float = 0.05,
         is_auto_compact: bool = True,
+        is_background_build: bool = False,
     ) -> None:
         if dim <= 0:
             raise ValueError("dim must be positive")
@@ -111,15 +135,29 @@ class FaissIndex:
         self._exact_max = exact_max
         self._exact_fraction = exact_fraction
         self._is_auto_compact = is_auto_compact
+        self._is_background = is_background_build
         self.applied_seq = 0
+        self.model_id = ""  # the embedding model of the vectors, recorded in snapshots
         self._tags = TagTable()
-        self._index: Any = self._new_flat()
-        self._is_hnsw = False
+        self._layout = _Layout(self._new_flat(), is_hnsw=False)
+        self._write_lock = threading.RLock()
+        self._builder: threading.Thread | None = None
+        self._build_error: BaseException | None = None
+        self.last_build: dict[str, float] = {}
 
     @classmethod
     def from_settings(cls, cfg: IndexSettings, dim: int) -> FaissIndex:
-        """An empty index with default tuning."""
-        return cls(cfg, dim)
+        """An empty index with default tuning (background build as configured)."""
+        return cls(cfg, dim, is_background_build=cfg.background_build)
+
+    # the current FAISS index, for code that only reads it once
+    @property
+    def _index(self) -> Any:
+        return self._layout.index
+
+    @property
+    def _is_hnsw(self) -> bool:
+        return self._layout.is_hnsw
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -152,31 +190,67 @@ class FaissIndex:
             "tombstones": self._tags.tombstones,
             "dim": self._dim,
             "applied_seq": self.applied_seq,
+            "building": self.is_building,
+            "storage": "float16" if self._layout.is_fp16 else "float32",
+            **{f"last_build_{k}": v for k, v in self.last_build.items()},
         }
+
+    @property
+    def is_building(self) -> bool:
+        """Whether an HNSW graph is being built in the background."""
+        builder = self._builder
+        return builder is not None and builder.is_alive()
+
+    def wait_for_build(self, timeout: float | None = None) -> bool:
+        """Wait until no background build runs; returns whether none does.
+
+        Raises:
+            IndexOutOfSync: the last background build failed (the flat index still serves).
+        """
+        builder = self._builder
+        if builder is not None:
+            builder.join(timeout)
+        if self._build_error is not None:
+            error, self._build_error = self._build_error, None
+            raise IndexOutOfSync("background HNSW build failed") from error
+        return not self.is_building
 
     # -- writing -------------------------------------------------------------------------------
 
     def _new_flat(self) -> Any:
         return self._faiss.IndexFlatIP(self._dim)
 
-    def _new_hnsw(self) -> Any:
-        index = self._faiss.IndexHNSWFlat(
-            self._dim, self._cfg.hnsw_m, self._faiss.METRIC_INNER_PRODUCT
-        )
+    def _new_hnsw(self) -> _Layout:
+        fx = self._faiss
+        is_fp16 = self._cfg.hnsw_storage == "float16"
+        if is_fp16:
+            index = fx.IndexHNSWSQ(
+                self._dim, fx.ScalarQuantizer.QT_fp16, self._cfg.hnsw_m, fx.METRIC_INNER_PRODUCT
+            )
+        else:
+            index = fx.IndexHNSWFlat(self._dim, self._cfg.hnsw_m, fx.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = max(40, 2 * self._cfg.hnsw_m)
         index.hnsw.efSearch = self._cfg.hnsw_ef_search
-        return index
+        return _Layout(index, is_hnsw=True, is_fp16=is_fp16)
 
-    def _vectors(self) -> npt.NDArray[np.float32]:
-        """A read-only, zero-copy view of FAISS's vectors by position, shape ``(slots, dim)``.
+    def _vectors(self, layout: _Layout | None = None) -> npt.NDArray[Any]:
+        """A read-only, zero-copy view of FAISS's vectors by position, shape ``(slots, dim)``:
+        float32, or float16 for an HNSW layout that stores them so (cast what you gather).
 
         Valid until the next write (an add may move FAISS's buffer): never keep it.
         """
-        n = int(self._index.ntotal)
+        layout = layout or self._layout
+        n = int(layout.index.ntotal)
         if n == 0:
             return np.empty((0, self._dim), dtype=np.float32)
-        flat = self._faiss.downcast_index(self._index.storage) if self._is_hnsw else self._index
-        view = self._faiss.rev_swig_ptr(flat.get_xb(), n * self._dim).reshape(n, self._dim)
+        fx = self._faiss
+        if layout.is_fp16:
+            storage = fx.downcast_index(layout.index.storage)
+            raw = fx.rev_swig_ptr(storage.codes.data(), n * storage.code_size)
+            half = np.frombuffer(raw, dtype=np.float16).reshape(n, self._dim)
+            return half  # np.frombuffer of a read-only buffer is read-only
+        flat = fx.downcast_index(layout.index.storage) if layout.is_hnsw else layout.index
+        view = fx.rev_swig_ptr(flat.get_xb(), n * self._dim).reshape(n, self._dim)
         view.flags.writeable = False
         return cast("npt.NDArray[np.float32]", view)
 
@@ -196,15 +270,19 @@ class FaissIndex:
         if len(key_array) == 0:
             return
         rows = last_occurrences(key_array)
-        self._tags.upsert(key_array[rows], [tags[i] for i in rows])
-        with _faiss_errors("add"):
-            self._index.add(np.ascontiguousarray(matrix[rows]))
-        if self._index.ntotal != self._tags.slots:
-            raise IndexOutOfSync("vector index and its tags diverged; rebuild the index")
-        if not self._is_hnsw and len(self) > self._cfg.approximate_after:
-            self.compact()
-        else:
-            self._maybe_compact()
+        with self._write_lock:
+            self._tags.upsert(key_array[rows], [tags[i] for i in rows])
+            with _faiss_errors("add"):
+                self._index.add(np.ascontiguousarray(matrix[rows]))
+            if self._index.ntotal != self._tags.slots:
+                raise IndexOutOfSync("vector index and its tags diverged; rebuild the index")
+            if not self._is_hnsw and len(self) > self._cfg.approximate_after:
+                if self._is_background:
+                    self._start_build()
+                else:
+                    self.compact()
+            else:
+                self._maybe_compact()
 
     def retag(self, keys: npt.NDArray[np.int64], tags: Sequence[IndexTags]) -> None:
         """Replace the tags of keys already held; unknown keys are ignored."""
@@ -212,8 +290,9 @@ class FaissIndex:
 
     def remove(self, keys: Iterable[int]) -> int:
         """Remove keys; returns how many were held. O(1) each: tombstones, no rebuild."""
-        removed = len(self._tags.remove(keys))
-        self._maybe_compact()
+        with self._write_lock:
+            removed = len(self._tags.remove(keys))
+            self._maybe_compact()
         return removed
 
     @property
@@ -224,21 +303,26 @@ class FaissIndex:
 
     def _maybe_compact(self) -> None:
         # A flat compaction is a memcpy; an HNSW one rebuilds the graph, which a service may
-        # prefer to run in the background (is_auto_compact=False).
+        # prefer to run in the background (is_auto_compact=False). Positions must not move
+        # while a background build copies them.
+        if self.is_building:
+            return
         if self.needs_compaction and (not self._is_hnsw or self._is_auto_compact):
             self.compact()
 
     def compact(self) -> None:
         """Drop tombstones and pick the layout for the current size (flat up to
-        ``approximate_after`` vectors, HNSW above). Rebuilds an HNSW graph."""
+        ``approximate_after`` vectors, HNSW above). Rebuilds an HNSW graph, in the caller's
+        thread; waits for a background build first."""
+        self.wait_for_build()
         started = time.perf_counter()
-        with _faiss_errors("compact"):
-            live = self._vectors()[self._tags.live_positions()]  # a copy, in position order
+        with self._write_lock, _faiss_errors("compact"):
+            live = self._vectors()[self._tags.live_positions()].astype(np.float32)  # a copy
             is_large = len(live) > self._cfg.approximate_after
-            index = self._new_hnsw() if is_large else self._new_flat()
-            index.add(live)
-        self._tags.compact()  # only once the new index exists: a failed build changes nothing
-        self._index, self._is_hnsw = index, is_large
+            layout = self._new_hnsw() if is_large else _Layout(self._new_flat(), is_hnsw=False)
+            layout.index.add(live)
+            self._tags.compact()  # only once the new index exists: a failed build changes nothing
+            self._layout = layout
         level = logging.INFO if is_large else logging.DEBUG
         logger.log(
             level,
@@ -247,6 +331,61 @@ class FaissIndex:
             len(live),
             time.perf_counter() - started,
         )
+
+    def _start_build(self) -> None:
+        """Start the background HNSW build unless one runs (called under the write lock)."""
+        if self.is_building:
+            return
+        self._build_error = None
+        self._builder = threading.Thread(
+            target=self._build_in_background, name="faiss-hnsw-build", daemon=True
+        )
+        self._builder.start()
+
+    def _build_in_background(self) -> None:
+        """Copy the flat vectors in chunks (each under the write lock, so no add moves the
+        buffer mid-copy), add them to a new graph outside it, then catch up and swap."""
+        started = time.perf_counter()
+        try:
+            layout = self._new_hnsw()
+            done = 0
+            while True:
+                with self._write_lock:
+                    if int(self._index.ntotal) - done <= _BUILD_CHUNK:
+                        built_s = time.perf_counter() - started
+                        swap_s = self._swap_in(layout, done)
+                        break
+                    chunk = np.array(self._vectors()[done : done + _BUILD_CHUNK], np.float32)
+                layout.index.add(chunk)  # FAISS releases the GIL: searches go on
+                done += len(chunk)
+        except BaseException as exc:
+            self._build_error = exc
+            logger.exception("background HNSW build failed; the flat index keeps serving")
+            return
+        self.last_build = {
+            "vectors": float(layout.index.ntotal),
+            "build_s": round(built_s, 3),
+            "swap_ms": round(1000 * swap_s, 3),
+        }
+        logger.info(
+            "vector index swapped to hnsw in the background: %d vectors, built in %.2fs, "
+            "swapped in %.1f ms",
+            layout.index.ntotal,
+            built_s,
+            1000 * swap_s,
+        )
+
+    def _swap_in(self, layout: _Layout, done: int) -> float:
+        """Append the vectors added since the copy and make ``layout`` current (called under
+        the write lock); returns the seconds it took."""
+        swap_started = time.perf_counter()
+        tail = np.array(self._vectors()[done:], dtype=np.float32)
+        if len(tail):
+            layout.index.add(tail)
+        if layout.index.ntotal != self._tags.slots:
+            raise IndexOutOfSync("background build and tags diverged")
+        self._layout = layout  # one reference assignment: a search sees the old or the new
+        return time.perf_counter() - swap_started
 
     # -- searching -----------------------------------------------------------------------------
 
@@ -264,36 +403,42 @@ class FaissIndex:
         q = check_query(query, dim=self._dim)
         if k <= 0 or len(self) == 0:
             return []
+        layout = self._layout  # read once: a background swap must not change it mid-search
         with _faiss_errors("search"):
             if where is None and self._tags.tombstones == 0:
                 wanted = min(k, len(self))
-                positions, scores = self._search_faiss(q, k, None, wanted=wanted)
+                positions, scores = self._search_faiss(layout, q, k, None, wanted=wanted)
                 if len(positions) < wanted:  # HNSW came back short even after widening
-                    positions, scores = self._exact(q, k, self._tags.mask(None))
+                    positions, scores = self._exact(layout, q, k, self._tags.mask(None))
             else:
-                positions, scores = self._search_filtered(q, k, self._tags.mask(where))
+                positions, scores = self._search_filtered(layout, q, k, self._tags.mask(where))
         keys = self._tags.keys_at(positions)
         return list(zip(keys.tolist(), scores.tolist(), strict=True))
 
     def _search_filtered(
-        self, q: npt.NDArray[np.float32], k: int, mask: npt.NDArray[np.bool_]
+        self,
+        layout: _Layout,
+        q: npt.NDArray[np.float32],
+        k: int,
+        mask: npt.NDArray[np.bool_],
     ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]:
         passing = int(np.count_nonzero(mask))
         if passing == 0:
             return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.float32)
         is_small = passing <= max(self._exact_max, self._exact_fraction * len(self))
-        if not self._is_hnsw or is_small:
-            return self._exact(q, k, mask)
+        if not layout.is_hnsw or is_small:
+            return self._exact(layout, q, k, mask)
         wanted = min(k, passing)
         restrict = None if passing == self._tags.slots else mask
-        positions, scores = self._search_faiss(q, k, restrict, wanted=wanted)
+        positions, scores = self._search_faiss(layout, q, k, restrict, wanted=wanted)
         if len(positions) < wanted:
             logger.debug("approximate search found %d of %d; exact", len(positions), wanted)
-            return self._exact(q, k, mask)
+            return self._exact(layout, q, k, mask)
         return positions, scores
 
     def _search_faiss(
         self,
+        layout: _Layout,
         q: npt.NDArray[np.float32],
         k: int,
         mask: npt.NDArray[np.bool_] | None,
@@ -311,14 +456,14 @@ class FaissIndex:
         ef = start
         while True:
             params = (
-                fx.SearchParametersHNSW(efSearch=ef) if self._is_hnsw else fx.SearchParameters()
+                fx.SearchParametersHNSW(efSearch=ef) if layout.is_hnsw else fx.SearchParameters()
             )
             if selector is not None:
                 params.sel = selector
-            scores, ids = self._index.search(q, k, params=params)
+            scores, ids = layout.index.search(q, k, params=params)
             found = ids[0] >= 0
             count = int(np.count_nonzero(found))
-            if not self._is_hnsw or count >= wanted or ef >= _WIDEN_LIMIT * start:
+            if not layout.is_hnsw or count >= wanted or ef >= _WIDEN_LIMIT * start:
                 return ids[0][found].astype(np.intp), scores[0][found]
             ef *= _WIDEN_FACTOR
 
@@ -332,7 +477,11 @@ class FaissIndex:
         return selector
 
     def _exact(
-        self, q: npt.NDArray[np.float32], k: int, mask: npt.NDArray[np.bool_]
+        self,
+        layout: _Layout,
+        q: npt.NDArray[np.float32],
+        k: int,
+        mask: npt.NDArray[np.bool_],
     ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]:
         """Exact top-k over the positions in ``mask``.
 
@@ -342,11 +491,12 @@ class FaissIndex:
         """
         positions = np.flatnonzero(mask)
         if len(positions) <= max(_GATHER_MIN, _GATHER_FRACTION * len(mask)):
-            scores = (self._vectors()[positions] @ q[0]).astype(np.float32, copy=False)
+            rows = self._vectors(layout)[positions].astype(np.float32, copy=False)
+            scores = (rows @ q[0]).astype(np.float32, copy=False)
             order = top_k_order(scores, k)
             return positions[order], scores[order]
         fx = self._faiss
-        storage = fx.downcast_index(self._index.storage) if self._is_hnsw else self._index
+        storage = fx.downcast_index(layout.index.storage) if layout.is_hnsw else layout.index
         selector = self._selector(mask)
         found_scores, ids = storage.search(q, k, params=fx.SearchParameters(sel=selector))
         found = ids[0] >= 0
@@ -360,21 +510,24 @@ class FaissIndex:
         Raises:
             IndexOutOfSync: FAISS could not write the index.
         """
+        with self._write_lock:  # the layout, the tags and the meta of one moment
+            layout = self._layout
 
-        def write_files(folder: Path) -> None:
-            with _faiss_errors("save"):
-                self._faiss.write_index(self._index, str(folder / _INDEX_FILE))
-            self._tags.save(folder)
+            def write_files(folder: Path) -> None:
+                with _faiss_errors("save"):
+                    self._faiss.write_index(layout.index, str(folder / _INDEX_FILE))
+                self._tags.save(folder)
 
-        meta = {
-            "applied_seq": self.applied_seq,
-            "tags_digest": self._tags.digest(),
-            "dim": self._dim,
-            "index_type": self.index_type,
-            "count": len(self),
-            "ntotal": int(self._index.ntotal),
-        }
-        write_snapshot(directory, kind=_KIND, meta=meta, write_files=write_files)
+            meta = {
+                "applied_seq": self.applied_seq,
+                "model_id": self.model_id,
+                "tags_digest": self._tags.digest(),
+                "dim": self._dim,
+                "index_type": _HNSW if layout.is_hnsw else _FLAT,
+                "count": len(self),
+                "ntotal": int(layout.index.ntotal),
+            }
+            write_snapshot(directory, kind=_KIND, meta=meta, write_files=write_files)
 
     @classmethod
     def load(
@@ -386,10 +539,12 @@ class FaissIndex:
         exact_max: int = 20_000,
         exact_fraction: float = 0.05,
         is_auto_compact: bool = True,
+        is_background_build: bool | None = None,
     ) -> FaissIndex:
         """Read the index saved in ``directory``; an empty one when nothing was saved there.
 
-        The keyword arguments are those of the constructor (tuning is not stored).
+        The keyword arguments are those of the constructor (tuning is not stored);
+        ``is_background_build`` defaults to ``cfg.background_build``.
 
         Raises:
             IndexOutOfSync: the snapshot is corrupt, or disagrees with ``dim`` or with itself.
@@ -400,6 +555,9 @@ class FaissIndex:
             exact_max=exact_max,
             exact_fraction=exact_fraction,
             is_auto_compact=is_auto_compact,
+            is_background_build=(
+                cfg.background_build if is_background_build is None else is_background_build
+            ),
         )
         snapshot = read_snapshot(directory, kind=_KIND)
         if snapshot is None:
@@ -411,15 +569,18 @@ class FaissIndex:
         with _faiss_errors("load"):
             loaded = index._faiss.read_index(str(snapshot.path / _INDEX_FILE))
         index._tags = tags
-        index._index = loaded
-        index._is_hnsw = index_type == _HNSW
+        is_fp16 = index_type == _HNSW and isinstance(
+            index._faiss.downcast_index(loaded.storage), index._faiss.IndexScalarQuantizer
+        )
+        index._layout = _Layout(loaded, is_hnsw=index_type == _HNSW, is_fp16=is_fp16)
         index._check_loaded(index_type, count=snapshot.int_field("count"))
         index.applied_seq = snapshot.int_field("applied_seq")
+        index.model_id = str(snapshot.meta.get("model_id", ""))
         return index
 
     def _check_loaded(self, index_type: str, *, count: int) -> None:
         fx, loaded, tags = self._faiss, self._index, self._tags
-        expected = fx.IndexHNSWFlat if index_type == _HNSW else fx.IndexFlat
+        expected = fx.IndexHNSW if index_type == _HNSW else fx.IndexFlat
         if index_type not in (_FLAT, _HNSW) or not isinstance(loaded, expected):
             raise IndexOutOfSync("stored FAISS index has an unknown layout")
         if loaded.d != self._dim or loaded.metric_type != fx.METRIC_INNER_PRODUCT:

@@ -15,12 +15,14 @@ from types import MappingProxyType
 from typing import Protocol, cast
 
 from memsvc.config import IndexSettings
-from memsvc.errors import ConfigError
+from memsvc.errors import ConfigError, IndexOutOfSync
 from memsvc.index.base import SparseIndex, VectorIndex
+from memsvc.index.snapshot import read_snapshot, snapshot_lock
 
 __all__ = [
     "SPARSE_BACKEND",
     "VECTOR_BACKENDS",
+    "ModelChanged",
     "VectorBackend",
     "load_sparse_index",
     "load_vector_index",
@@ -70,23 +72,47 @@ def _vector_backend(cfg: IndexSettings) -> VectorBackend:
     return cast(VectorBackend, _resolve(target))
 
 
-def make_vector_index(cfg: IndexSettings, dim: int) -> VectorIndex:
-    """An empty dense index of the backend named by ``cfg.backend``.
+class ModelChanged(IndexOutOfSync):
+    """The saved dense index holds another embedding model's vectors: rebuild it from SQL."""
+
+
+def make_vector_index(cfg: IndexSettings, dim: int, *, model_id: str = "") -> VectorIndex:
+    """An empty dense index of the backend named by ``cfg.backend``, for ``model_id``'s vectors.
 
     Raises:
         ConfigError: the backend is unknown or cannot be imported.
     """
-    return _vector_backend(cfg).from_settings(cfg, dim)
+    index = _vector_backend(cfg).from_settings(cfg, dim)
+    index.model_id = model_id
+    return index
 
 
-def load_vector_index(cfg: IndexSettings, dim: int, directory: Path) -> VectorIndex:
+def load_vector_index(
+    cfg: IndexSettings, dim: int, directory: Path, *, model_id: str = ""
+) -> VectorIndex:
     """The dense index saved in ``directory``; an empty one (``applied_seq`` 0) if none was.
 
     Raises:
         ConfigError: the backend is unknown or cannot be imported.
-        IndexOutOfSync: the saved index is corrupt or does not match ``cfg``/``dim``; rebuild it.
+        ModelChanged: the saved index was made by another model (another ``model_id``, or
+            another size): its vectors cannot answer this model's queries.
+        IndexOutOfSync: the saved index is corrupt or does not match ``cfg``; rebuild it.
     """
-    return _vector_backend(cfg).load(directory, cfg, dim)
+    backend = _vector_backend(cfg)
+    with snapshot_lock(directory, for_write=False):
+        snapshot = read_snapshot(directory, kind=cfg.backend)
+        if snapshot is not None:
+            stored_model = str(snapshot.meta.get("model_id", ""))
+            is_other = bool(model_id and stored_model and stored_model != model_id)
+            if is_other or snapshot.meta.get("dim") != dim:
+                raise ModelChanged(
+                    "the saved vector index was made by another embedding model",
+                    detail={"stored": stored_model, "configured": model_id},
+                )
+        index = backend.load(directory, cfg, dim)
+        if model_id:
+            index.model_id = model_id
+        return index
 
 
 def make_sparse_index() -> SparseIndex:
@@ -100,4 +126,6 @@ def load_sparse_index(directory: Path) -> SparseIndex:
     Raises:
         IndexOutOfSync: the saved index is corrupt; rebuild it.
     """
-    return cast(_SparseBackend, _resolve(SPARSE_BACKEND)).load(directory)
+    backend = cast(_SparseBackend, _resolve(SPARSE_BACKEND))
+    with snapshot_lock(directory, for_write=False):
+        return backend.load(directory)

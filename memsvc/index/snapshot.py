@@ -10,6 +10,11 @@ An index folder looks like this::
 A save writes a whole new ``snap-*`` folder (fsynced), then points ``CURRENT`` at it with
 ``os.replace``, then deletes older snapshots. A crash at any moment leaves either the old or the
 new snapshot in use, never a mix of the two.
+
+Many processes share one index folder (server workers, ``memsvc worker``, CLI commands, an
+embedded ``Memory``), so a save and a load each hold the folder's ``.lock`` (``filelock``, an
+advisory lock that the OS drops when its holder dies): without it one process's clean-up deleted
+the snapshot another had just pointed ``CURRENT`` at, or the staging folder it was writing.
 """
 
 from __future__ import annotations
@@ -19,14 +24,17 @@ import logging
 import os
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock, Timeout
+
 from memsvc.errors import IndexOutOfSync
 
-__all__ = ["FORMAT_VERSION", "Snapshot", "read_snapshot", "write_snapshot"]
+__all__ = ["FORMAT_VERSION", "Snapshot", "read_snapshot", "snapshot_lock", "write_snapshot"]
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +42,41 @@ FORMAT_VERSION = 1
 _POINTER = "CURRENT"
 _META = "meta.json"
 _PREFIX = "snap-"
+_LOCK = ".lock"
+LOCK_TIMEOUT_S = 120.0
+"""How long a save or load waits for another process's save of the same folder."""
+
+
+@contextmanager
+def snapshot_lock(directory: Path, *, for_write: bool) -> Iterator[None]:
+    """Hold the index folder's lock (across processes and threads; re-entrant in a thread).
+
+    A reader of a folder that does not exist, or whose lock file cannot be created (a read-only
+    folder: nobody can write there either), reads without it.
+
+    Raises:
+        IndexOutOfSync: another process held the lock for :data:`LOCK_TIMEOUT_S`.
+        OSError: a writer cannot create the folder or its lock file.
+    """
+    if for_write:
+        directory.mkdir(parents=True, exist_ok=True)
+    elif not directory.is_dir():
+        yield
+        return
+    lock = FileLock(directory / _LOCK, timeout=LOCK_TIMEOUT_S)
+    try:
+        lock.acquire()
+    except Timeout as exc:
+        raise IndexOutOfSync("index folder is locked by another process") from exc
+    except OSError:
+        if for_write:
+            raise
+        yield
+        return
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +130,13 @@ def write_snapshot(
     Returns:
         The new snapshot folder.
     """
-    directory.mkdir(parents=True, exist_ok=True)
+    with snapshot_lock(directory, for_write=True):
+        return _write_locked(directory, kind=kind, meta=meta, write_files=write_files)
+
+
+def _write_locked(
+    directory: Path, *, kind: str, meta: dict[str, Any], write_files: Callable[[Path], None]
+) -> Path:
     name = _PREFIX + uuid.uuid4().hex
     staging = directory / (".tmp-" + name)
     staging.mkdir()
@@ -98,7 +147,7 @@ def write_snapshot(
         _fsync_tree(staging)
         final = directory / name
         os.replace(staging, final)
-        pointer_tmp = directory / (_POINTER + ".tmp")
+        pointer_tmp = directory / f"{_POINTER}.tmp-{name}"
         with pointer_tmp.open("w", encoding="utf-8") as fh:
             fh.write(name)
             fh.flush()
@@ -118,10 +167,15 @@ def _remove_stale(directory: Path, *, keep: str) -> None:
         if entry.is_dir() and (is_old or entry.name.startswith(".tmp-" + _PREFIX)):
             shutil.rmtree(entry, ignore_errors=True)
             logger.debug("removed stale index snapshot %s", entry.name)
+        elif entry.is_file() and entry.name.startswith(_POINTER + ".tmp"):
+            entry.unlink(missing_ok=True)
 
 
 def read_snapshot(directory: Path, *, kind: str) -> Snapshot | None:
     """The current snapshot in ``directory``, or ``None`` when none was ever saved there.
+
+    Read its files while holding :func:`snapshot_lock` (the registry's loaders do), or a save by
+    another process may delete them under the reader.
 
     Raises:
         IndexOutOfSync: the pointer names a missing snapshot, ``meta.json`` is unreadable, or

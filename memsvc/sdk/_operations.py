@@ -221,14 +221,44 @@ def delete(memory_id: str, *, erase_history: bool = False) -> Call[None]:
 
 
 def delete_all(
-    *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None
+    *,
+    user_id: str | None = None,
+    agent_id: str | None = None,
+    session_id: str | None = None,
+    purge: bool = False,
 ) -> Call[int]:
-    """Erase every memory of a scope, with its history; returns how many were deleted."""
+    """Erase every memory of a scope, with its history; returns how many were deleted.
+
+    ``purge=True`` also erases every trace of the text from every store (see ``erase``).
+    """
     return _call(
         "DELETE",
         "/v1/memories",
         lambda r: DeleteAllResponse.model_validate_json(r.content).deleted,
-        params=_scope(user_id, agent_id, session_id),
+        params={**_scope(user_id, agent_id, session_id), **({"purge": "true"} if purge else {})},
+    )
+
+
+def erase(
+    *,
+    user_id: str | None = None,
+    agent_id: str | None = None,
+    session_id: str | None = None,
+    purge: bool = True,
+    verify: bool = False,
+) -> Call[dict[str, Any]]:
+    """Erase a scope (by default a purge: no byte of its text left in any store); counts per
+    store, with the verification scan's report under ``verify`` when asked."""
+    params = {
+        **_scope(user_id, agent_id, session_id),
+        "purge": "true" if purge else "false",
+        "verify": "true" if verify else "false",
+    }
+    return _call(
+        "DELETE",
+        "/v1/memories",
+        lambda r: DeleteAllResponse.model_validate_json(r.content).counts,
+        params=params,
     )
 
 

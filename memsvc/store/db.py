@@ -175,6 +175,8 @@ def _install_sqlite_hooks(engine: sa.Engine, *, busy_timeout_ms: int) -> None:
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.execute("PRAGMA foreign_keys = ON")
+            # Deleted rows are overwritten with zeros, not left in free pages (erasure, issue 12).
+            cursor.execute("PRAGMA secure_delete = ON")
         finally:
             cursor.close()
 

@@ -26,11 +26,14 @@ __all__ = [
     "ChangeLog",
     "EmbeddingCache",
     "Episode",
+    "Erasure",
     "Event",
     "Fact",
     "History",
     "Job",
+    "Lineage",
     "Namespace",
+    "StaleMemory",
     "Summary",
     "TreeNode",
     "metadata",
@@ -241,6 +244,9 @@ class TreeNode(Base):
     __tablename__ = "tree_node"
     __table_args__ = (
         sa.Index("ix_tree_node_owner", "namespace_id", "owner_key", "parent_id"),
+        # One leaf per fact and per episode: a consolidation applied twice cannot grow a twin.
+        sa.Index("uq_tree_node_fact_id", "fact_id", unique=True),
+        sa.Index("uq_tree_node_episode_id", "episode_id", unique=True),
         {"sqlite_autoincrement": True},
     )
     id: Mapped[int] = _pk()
@@ -340,4 +346,52 @@ class EmbeddingCache(Base):
     text_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     dim: Mapped[int] = mapped_column(sa.Integer)
     vector: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    created_at: Mapped[datetime]
+
+
+class Lineage(Base):
+    """One edge "derived memory <- its source" (memsvc.store.lineage); kinds are plain strings,
+    so tables of other modules (the entity graph) can record their rows' sources here too."""
+
+    __tablename__ = "lineage"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "namespace_id", "derived_kind", "derived_id", "source_kind", "source_id", name="edge"
+        ),
+        sa.Index("ix_lineage_source", "namespace_id", "source_kind", "source_id"),
+        {"sqlite_autoincrement": True},
+    )
+    id: Mapped[int] = _pk()
+    namespace_id: Mapped[int] = _ns()
+    derived_kind: Mapped[str] = mapped_column(sa.String(16))
+    derived_id: Mapped[int] = mapped_column(sa.BigInteger)
+    source_kind: Mapped[str] = mapped_column(sa.String(16))
+    source_id: Mapped[int] = mapped_column(sa.BigInteger)
+
+
+class StaleMemory(Base):
+    """A derived memory whose sources changed: out of the indexes until it is recomputed."""
+
+    __tablename__ = "stale_memory"
+    __table_args__ = (sa.Index("ix_stale_memory_owner", "namespace_id", "owner_key"),)
+    namespace_id: Mapped[int] = mapped_column(
+        sa.BigInteger, sa.ForeignKey("namespace.id", ondelete="CASCADE"), primary_key=True
+    )
+    memory_kind: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    memory_id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+    owner_key: Mapped[str] = mapped_column(sa.String(400))
+    mode: Mapped[str] = mapped_column(sa.String(16))
+    since: Mapped[datetime]
+
+
+class Erasure(Base):
+    """A content-free record that a scope was erased: when, how, and how much per store."""
+
+    __tablename__ = "erasure"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+    id: Mapped[int] = _pk()
+    namespace_id: Mapped[int] = _ns()
+    scope_hash: Mapped[str] = mapped_column(sa.String(64))
+    purge: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    counts: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_at: Mapped[datetime]

@@ -27,7 +27,7 @@ from memsvc.config import (
     IndexSettings,
     Settings,
 )
-from memsvc.service import MemoryService
+from memsvc.service.facade import MemoryService
 from memsvc.wiring import build_service
 
 ADMIN_KEY = "test-admin-key-0123456789"

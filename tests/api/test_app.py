@@ -91,7 +91,8 @@ def test_delete_scope_erases_only_that_scope(make_tenant: Callable[..., Tenant])
     gone, kept = _user(), _user()
     _add(http, gone, "a", "b")
     _add(http, kept, "c")
-    assert http.delete("/v1/memories", params={"user_id": gone}).json() == {"deleted": 2}
+    body = http.delete("/v1/memories", params={"user_id": gone}).json()
+    assert body["deleted"] == 2 and body["counts"]["deleted_event"] == 2
     assert http.get("/v1/memories", params={"user_id": gone}).json()["items"] == []
     assert len(http.get("/v1/memories", params={"user_id": kept}).json()["items"]) == 1
 
@@ -182,3 +183,24 @@ def test_create_app_warns_loudly_when_auth_is_off(
     with caplog.at_level(logging.WARNING, logger="memsvc.api.app"):
         create_app(settings)
     assert any("authentication is OFF" in r.getMessage() for r in caplog.records)
+
+
+def test_readyz_says_not_ready_while_an_index_rebuilds(
+    live: Live, make_tenant: Callable[..., Tenant]
+) -> None:
+    tenant = make_tenant("app-rebuilding")
+    _add(tenant.http, _user(), "a note to rebuild")
+    ns = live.service.namespace_id("app-rebuilding")
+    answers: list[tuple[int, dict[str, str]]] = []
+
+    def during(done: int, total: int) -> None:
+        with live.client(None) as anonymous:
+            ready = anonymous.get("/readyz")
+        answers.append((ready.status_code, ready.json()["checks"]))
+
+    live.service.indexes.rebuild(ns, progress=during)
+    assert answers and all(code == 503 for code, _ in answers)
+    assert answers[0][1]["index"] == "not ready: rebuilding"
+    with live.client(None) as anonymous:
+        after = anonymous.get("/readyz")
+    assert after.status_code == 200 and after.json()["checks"]["index"] == "ok"

@@ -42,3 +42,23 @@ def test_index_verify_detects_drift_and_rebuild_repairs_it(
     assert invoke("index", "verify", "--json").json["ok"] is True
     hits = invoke("search", "planted row", "-u", "eve", "--json").json["hits"]
     assert hits and hits[0]["memory"]["id"] == f"event_{planted}"
+
+
+def test_index_reembed_stores_every_memory_under_the_new_model_then_rebuilds(
+    invoke: Invoke, seeded: dict[str, Any], db_path: Path
+) -> None:
+    new_model = ("-s", "embed.dim", "64")  # the hashing embedder's id names its size
+    done = invoke(*new_model, "index", "reembed", "--json").json
+    assert done["model"] == "hashing-v1-64"
+    assert done["memories"] >= 5 and done["embedded"] >= 5
+    with sqlite3.connect(db_path) as conn:
+        by_model = dict(
+            conn.execute("SELECT model, count(*) FROM embedding_cache GROUP BY model").fetchall()
+        )
+    assert by_model["hashing-v1-64"] == done["embedded"]
+    assert by_model["hashing-v1-384"] > 0  # the old model's vectors stay for its servers
+    stats = invoke(*new_model, "index", "stats", "--json").json
+    assert stats["dense"]["dim"] == 64
+    assert stats["dense_vectors"] == done["indexed"] or stats["dense_vectors"] >= 5
+    again = invoke(*new_model, "index", "reembed", "--no-rebuild", "--json").json
+    assert again["embedded"] == 0  # resumable: everything is stored already

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from memsvc.service import MemoryService
+from memsvc.service.facade import MemoryService
 from memsvc.store import tables as t
 from memsvc.types import FactStatus, MemoryKind, Scope
 

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,13 @@ pytestmark = pytest.mark.slow
 
 
 def _run(script: str, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        "MEM0_TELEMETRY": "false",
+        "MEM0_DIR": str(Path(tempfile.gettempdir()) / "memsvc-examples-mem0"),
+    }
     return subprocess.run(
         [sys.executable, str(EXAMPLES / script), *args],
         capture_output=True,
@@ -46,6 +53,24 @@ def test_mcp_example_drives_the_configured_server_over_stdio(tmp_path: Path) -> 
     done = _run("mcp_example.py", "--hashing", "--data-dir", str(tmp_path))
     assert done.returncode == 0, done.stderr[-2000:]
     assert "tools: add, delete, get, history, search, update" in done.stdout
+
+
+def test_coming_from_mem0_runs_mem0s_own_client_against_memsvc(tmp_path: Path) -> None:
+    pytest.importorskip("mem0", reason="mem0ai is a test dependency")
+    done = _run("coming_from_mem0.py", "--hashing", "--data-dir", str(tmp_path))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "I'm a vegetarian and allergic to nuts." in done.stdout
+    assert "get: I'm a vegan and allergic to nuts." in done.stdout
+    assert "history: ['ADD', 'UPDATE']" in done.stdout
+    assert "all: 2 memories" in done.stdout
+
+
+def test_langgraph_store_example_recalls_across_graph_runs(tmp_path: Path) -> None:
+    pytest.importorskip("langgraph", reason="langgraph is in the langgraph extra")
+    done = _run("langgraph_store.py", "--hashing", "--data-dir", str(tmp_path))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "run 2 recalled: ['My cat Miso hates the rain']" in done.stdout
+    assert "stored in memsvc: ['I work night shifts', 'My cat Miso hates the rain']" in done.stdout
 
 
 def test_mcp_config_is_valid_json_naming_the_memsvc_command() -> None:

@@ -16,6 +16,8 @@ from memsvc.index.ids import encode_key
 from memsvc.types import MemoryKind, MemoryRef
 
 DIM = 16
+#: Score tolerance: the HNSW layout stores float16 vectors by default (cosine error < 1e-3).
+SCORE_TOL = 2e-3
 
 
 def key(row_id: int, kind: MemoryKind = MemoryKind.FACT) -> int:

@@ -88,7 +88,8 @@ def test_faiss_index_hnsw_upsert_does_not_return_the_stale_vector(rng: np.random
     index.add(keys_of([1]), vectors[1:2], tags_for(1))
     hits = index.search(vectors[0], 1_200)
     assert len(hits) == len({k for k, _ in hits}) == 1_200
-    assert dict(hits)[key(1)] == pytest.approx(float(vectors[0] @ vectors[1]), abs=1e-5)
+    # the graph stores float16 vectors by default: scores within 1e-3
+    assert dict(hits)[key(1)] == pytest.approx(float(vectors[0] @ vectors[1]), abs=1e-3)
 
 
 def test_faiss_index_hnsw_widens_for_a_rare_filter(rng: np.random.Generator) -> None:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from index_builders import (
     DIM,
+    SCORE_TOL,
     IndexLoader,
     IndexMaker,
     key,
@@ -47,7 +48,7 @@ def test_vector_index_add_then_search_finds_each_vector(
     for row in (0, 17, 59):
         hits = index.search(vectors[row], 3)
         assert hits[0][0] == key(row + 1)
-        assert hits[0][1] == pytest.approx(1.0, abs=1e-5)
+        assert hits[0][1] == pytest.approx(1.0, abs=SCORE_TOL)
 
 
 def test_vector_index_search_orders_like_brute_force(
@@ -60,7 +61,7 @@ def test_vector_index_search_orders_like_brute_force(
     assert [k for k, _ in hits] == [key(int(i) + 1) for i in expected]
     scores = [s for _, s in hits]
     assert scores == sorted(scores, reverse=True)
-    assert scores == pytest.approx((vectors @ query)[expected].tolist(), abs=1e-5)
+    assert scores == pytest.approx((vectors @ query)[expected].tolist(), abs=SCORE_TOL)
 
 
 def test_vector_index_upsert_replaces_the_vector(
@@ -72,9 +73,9 @@ def test_vector_index_upsert_replaces_the_vector(
     assert len(index) == 60
     [(best, score)] = index.search(replacement[0], 1)
     assert best == key(3)
-    assert score == pytest.approx(1.0, abs=1e-5)
+    assert score == pytest.approx(1.0, abs=SCORE_TOL)
     old_hits = dict(index.search(vectors[2], 60))
-    assert old_hits[key(3)] == pytest.approx(float(vectors[2] @ replacement[0]), abs=1e-5)
+    assert old_hits[key(3)] == pytest.approx(float(vectors[2] @ replacement[0]), abs=SCORE_TOL)
 
 
 def test_vector_index_repeated_key_in_one_batch_keeps_the_last(
@@ -84,7 +85,7 @@ def test_vector_index_repeated_key_in_one_batch_keeps_the_last(
     vectors = unit_vectors(rng, 2)
     index.add(keys_of([1, 1]), vectors, tags_for(2))
     assert len(index) == 1
-    assert index.search(vectors[1], 1)[0][1] == pytest.approx(1.0, abs=1e-5)
+    assert index.search(vectors[1], 1)[0][1] == pytest.approx(1.0, abs=SCORE_TOL)
 
 
 def test_vector_index_remove_drops_keys(make_index: IndexMaker, rng: np.random.Generator) -> None:

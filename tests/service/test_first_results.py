@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from memsvc.api.app import create_app
 from memsvc.config import RetrievalSettings
 from memsvc.retrieval.scoring import Scorer, ScoreSignals
-from memsvc.service import MemoryService
+from memsvc.service.facade import MemoryService
 from memsvc.types import MemoryKind, Scope, utcnow
 
 DANA = Scope(user_id="dana")

@@ -18,7 +18,7 @@ from memsvc.config import (
     IndexSettings,
     Settings,
 )
-from memsvc.service import MemoryService
+from memsvc.service.facade import MemoryService
 from memsvc.store import migrate
 from memsvc.types import FactStatus, Scope
 from memsvc.wiring import build_service

@@ -14,7 +14,7 @@ import pytest
 
 from memsvc.config import ConsolidationSettings, RetrievalSettings, Settings
 from memsvc.errors import ConfigError
-from memsvc.service import MemoryService
+from memsvc.service.facade import MemoryService
 from memsvc.types import FactStatus, MemoryKind, Scope
 from memsvc.wiring import build_service
 from tests.conftest import make_settings
@@ -281,7 +281,7 @@ def test_search_locomo_conversation_recall_at_10_stays_above_floor(
 def test_search_rows_are_the_same_records_and_texts_as_the_orm_gives(
     service: MemoryService,
 ) -> None:
-    from memsvc.documents import index_text, record_index_text
+    from memsvc.index.documents import index_text, record_index_text
     from memsvc.store.memories import get_records, get_rows
     from memsvc.store.records import to_record
 

@@ -35,7 +35,7 @@ from memsvc.errors import (
     PermissionDenied,
     StoreUnavailable,
 )
-from memsvc.service import MemoryService
+from memsvc.service.facade import MemoryService
 from memsvc.types import MemoryKind, MemoryRecord, Scope, utcnow
 from memsvc.validation import check_time
 

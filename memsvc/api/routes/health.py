@@ -35,7 +35,9 @@ async def healthz() -> HealthResponse:
 )
 def readyz(request: Request) -> JSONResponse:
     """The service is built, its database answers and is migrated to the revision this code
-    expects (503 otherwise, naming ``memsvc db upgrade``). No authentication."""
+    expects (503 otherwise, naming ``memsvc db upgrade``), and no index is being rebuilt (503);
+    a failing snapshot save is reported in ``checks.index`` (serving goes on). No
+    authentication."""
     service = getattr(request.app.state, "service", None)
     if service is None:
         body = ReadyResponse(status="unavailable", checks={"service": "starting"})
@@ -58,7 +60,18 @@ def readyz(request: Request) -> JSONResponse:
         }
         body = ReadyResponse(status="unavailable", checks=checks)
         return JSONResponse(body.model_dump(), status_code=503)
-    checks = {"service": "ok", "database": "ok", "schema": "ok"}
+    index_state = service.indexes.state()
+    if index_state == "rebuilding":
+        # Requests wait while an index is rebuilt from SQL: never "ok" while they would fail.
+        checks = {
+            "service": "ok",
+            "database": "ok",
+            "schema": "ok",
+            "index": "not ready: rebuilding",
+        }
+        body = ReadyResponse(status="unavailable", checks=checks)
+        return JSONResponse(body.model_dump(), status_code=503)
+    checks = {"service": "ok", "database": "ok", "schema": "ok", "index": index_state}
     return JSONResponse(ReadyResponse(status="ok", checks=checks).model_dump())
 
 

@@ -120,12 +120,22 @@ def delete_scope(
     user_id: ScopeParam = None,
     agent_id: ScopeParam = None,
     session_id: ScopeParam = None,
+    purge: bool = False,
+    verify: bool = False,
 ) -> DeleteAllResponse:
-    """Erase all memories of a scope (every kind) from SQL, the indexes and history."""
-    count = service.delete_all(
-        scope=Scope(user_id, agent_id, session_id), namespace=caller.namespace
+    """Erase everything whose lineage lies in a scope (every kind, with history); counts per store.
+
+    Memories derived also from outside the scope are recomputed from the rest. ``purge=true``
+    (erasure on request) also leaves no byte of the erased text in any store (embedding cache,
+    index files, database pages); ``verify=true`` scans every store for it afterwards.
+    """
+    counts = service.erase(
+        scope=Scope(user_id, agent_id, session_id),
+        purge=purge,
+        verify=verify,
+        namespace=caller.namespace,
     )
-    return DeleteAllResponse(deleted=count)
+    return DeleteAllResponse(deleted=int(counts["memories"]), counts=counts)
 
 
 @router.get("/{memory_id}", summary="Get one memory")

@@ -12,7 +12,7 @@ from memsvc.api.auth import Caller
 from memsvc.api.deps import ApiStateDep, CallerDep, ServiceDep
 from memsvc.api.errors import ERROR_RESPONSES
 from memsvc.schemas import MemoryList, ProfileResponse, SearchRequestBody, SearchResponse
-from memsvc.service import MemoryService
+from memsvc.service.facade import MemoryService
 from memsvc.types import Scope
 
 __all__ = ["router"]

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from api.live import ADMIN_KEY, live_settings
 from memsvc.api.app import create_app
-from memsvc.service import MemoryService
+from memsvc.service.facade import MemoryService
 from memsvc.types import Scope
 from memsvc.wiring import build_service
 

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from memsvc.errors import MemoryNotFound
 from memsvc.index.ids import encode_key
-from memsvc.service import MemoryService
+from memsvc.service.facade import MemoryService
 from memsvc.types import MemoryKind, MemoryRef, Scope
 
 PAGES = [

@@ -26,9 +26,10 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from memsvc.config import IndexSettings
-from memsvc.documents import index_tags, index_text
 from memsvc.embed.cache import CachedEmbedder
+from memsvc.errors import IndexOutOfSync
 from memsvc.index.base import IndexTags, SparseIndex, VectorIndex
+from memsvc.index.documents import index_tags, index_text
 from memsvc.index.ids import decode_key, encode_key
 from memsvc.index.registry import (
     load_sparse_index,
@@ -36,7 +37,7 @@ from memsvc.index.registry import (
     make_sparse_index,
     make_vector_index,
 )
-from memsvc.store import change_log
+from memsvc.store import change_log, lineage
 from memsvc.store.memories import get_rows
 from memsvc.store.records import MODEL_BY_KIND
 from memsvc.store.vectors import save_vectors
@@ -47,6 +48,7 @@ __all__ = ["IndexSync", "NamespaceIndexes", "VerifyReport"]
 logger = logging.getLogger(__name__)
 
 _TAIL_BATCH = 5_000
+_SAVE_RETRY_S = 30.0
 
 
 @dataclass
@@ -108,26 +110,51 @@ class IndexSync:
         self._embedder = embedder
         self._by_ns: dict[int, NamespaceIndexes] = {}
         self._lock = threading.Lock()
+        self._rebuilding: set[int] = set()
+        self._save_failure: tuple[str, float] | None = None  # error name, monotonic time
 
     def _dir(self, namespace_id: int) -> Path:
         return Path(self._cfg.dir) / f"ns_{namespace_id}"
 
     def get(self, namespace_id: int) -> NamespaceIndexes:
-        """The namespace's indexes, loaded from disk and caught up with the change log."""
+        """The namespace's indexes, loaded from disk and caught up with the change log.
+
+        A snapshot that is missing or unreadable (a crash, another process's bug, a disk
+        problem) is not an error: the indexes are rebuilt from SQL, which holds the truth and
+        the stored vectors; :meth:`state` says "rebuilding" meanwhile, and other callers wait.
+        """
         with self._lock:
             found = self._by_ns.get(namespace_id)
-            if found is None:
-                base = self._dir(namespace_id)
-                found = NamespaceIndexes(
-                    namespace_id,
-                    load_vector_index(self._cfg, self._embedder.dim, base / "dense"),
-                    load_sparse_index(base / "sparse"),
+            if found is not None:
+                return found
+            base = self._dir(namespace_id)
+            broken: IndexOutOfSync | None = None
+            try:
+                dense = load_vector_index(
+                    self._cfg, self._embedder.dim, base / "dense", model_id=self._embedder.model_id
                 )
-                self._by_ns[namespace_id] = found
-                fresh = True
-            else:
-                fresh = False
-        if fresh:
+                sparse = load_sparse_index(base / "sparse")
+            except IndexOutOfSync as exc:
+                broken = exc
+                dense = make_vector_index(
+                    self._cfg, self._embedder.dim, model_id=self._embedder.model_id
+                )
+                sparse = make_sparse_index()
+            found = NamespaceIndexes(namespace_id, dense, sparse)
+            # Taken before anyone else can see the entry: nobody uses it half loaded.
+            found.lock.acquire()
+            self._by_ns[namespace_id] = found
+            if broken is not None:
+                self._rebuilding.add(namespace_id)
+        try:
+            if broken is not None:
+                logger.warning(
+                    "index snapshot of namespace %d is unusable (%s); rebuilding it from SQL",
+                    namespace_id,
+                    broken.message,
+                )
+                self._rebuild_into(found)
+                return found
             applied = self.catch_up(namespace_id)
             logger.info(
                 "indexes of namespace %d loaded: %d vectors, %d replayed changes",
@@ -135,7 +162,18 @@ class IndexSync:
                 len(found.dense),
                 applied,
             )
+        finally:
+            self._rebuilding.discard(namespace_id)
+            found.lock.release()
         return found
+
+    def state(self) -> str:
+        """``"ok"``, ``"rebuilding"``, or ``"saving failed: <error>"`` (serving continues)."""
+        if self._rebuilding:
+            return "rebuilding"
+        if self._save_failure is not None:
+            return "saving failed: " + self._save_failure[0]
+        return "ok"
 
     @contextmanager
     def reading(self, namespace_id: int) -> Iterator[NamespaceIndexes]:
@@ -161,9 +199,7 @@ class IndexSync:
 
     def catch_up(self, namespace_id: int) -> int:
         """Apply every change after the indexes' sequence; returns how many were read."""
-        idx = (
-            self.get(namespace_id) if namespace_id not in self._by_ns else self._by_ns[namespace_id]
-        )
+        idx = self._by_ns.get(namespace_id) or self.get(namespace_id)
         total = 0
         with idx.lock:
             while True:
@@ -187,8 +223,31 @@ class IndexSync:
                 if len(rows) < _TAIL_BATCH:
                     break
             if idx.unsaved >= self._cfg.save_every:
-                self._save(idx)
+                self._save_quietly(idx)
         return total
+
+    def catch_up_after_commit(self, namespace_id: int) -> bool:
+        """:meth:`catch_up` for a writer whose data is committed: a failure is never raised.
+
+        The write is stored, so its caller must hear "stored" (with the ids), not an error;
+        the indexes are marked stale and the next read of the namespace catches up first.
+        Returns whether the indexes include the write now.
+        """
+        try:
+            self.catch_up(namespace_id)
+        except Exception as exc:  # a boundary: the commit happened, the cache follows later
+            idx = self._by_ns.get(namespace_id)
+            if idx is not None:
+                idx.last_poll = float("-inf")
+            logger.warning(
+                "indexes of namespace %d did not catch up after a commit (%s); "
+                "they will at the next read",
+                namespace_id,
+                type(exc).__name__,
+            )
+            logger.debug("catch-up failure", exc_info=True)
+            return False
+        return True
 
     def _collect(
         self, session: Session, namespace_id: int, changed: set[tuple[str, int]]
@@ -200,6 +259,8 @@ class IndexSync:
         batch = _Batch()
         for kind, ids in by_kind.items():
             rows = get_rows(session, namespace_id, kind, ids)
+            for stale in lineage.stale_ids(session, namespace_id, kind.value, rows):
+                rows.pop(stale)  # stale: out of the indexes until recomputed
             for memory_id in ids:
                 key = encode_key(MemoryRef(kind, memory_id))
                 row = rows.get(memory_id)
@@ -219,9 +280,13 @@ class IndexSync:
             idx.sparse.remove(batch.gone)
         if batch.keys:
             vectors, new = self._embedder.embed_with_new(batch.texts)
+            # The writer normally stored them with the memory; this is the safety net for
+            # vectors this process computed and nobody stored (a write path that did not).
+            new.update(self._embedder.unsaved(batch.texts))
             if new:
                 with self._begin() as session:
                     save_vectors(session, self._embedder.model_id, new)
+                self._embedder.mark_saved(list(new))
             key_arr = np.asarray(batch.keys, dtype=np.int64)
             idx.dense.add(key_arr, vectors, batch.tags)
             idx.sparse.add(key_arr, batch.texts, batch.tags)
@@ -239,40 +304,98 @@ class IndexSync:
             time.perf_counter() - started,
         )
 
+    def _save_quietly(self, idx: NamespaceIndexes) -> bool:
+        """Save, or record why not: a snapshot is a cache, and the data it caches is committed.
+
+        A failing folder (read-only, full disk) is retried at most every
+        :data:`_SAVE_RETRY_S` seconds; the failure shows in :meth:`state` until a save works.
+        """
+        failure = self._save_failure
+        if failure is not None and time.monotonic() - failure[1] < _SAVE_RETRY_S:
+            return False
+        try:
+            self._save(idx)
+        except (OSError, IndexOutOfSync) as exc:
+            self._save_failure = (type(exc).__name__, time.monotonic())
+            logger.warning(
+                "indexes of namespace %d could not be saved (%s); serving from memory",
+                idx.namespace_id,
+                type(exc).__name__,
+            )
+            return False
+        if failure is not None:
+            logger.info("index snapshots save again")
+        self._save_failure = None
+        return True
+
     def save_all(self) -> None:
-        """Persist every loaded index (on shutdown)."""
+        """Persist every loaded index (on shutdown); a failure is logged, never raised."""
+        self._save_failure = None  # a last attempt, whatever happened before
         for idx in list(self._by_ns.values()):
             with idx.lock:
                 if idx.unsaved:
-                    self._save(idx)
+                    self._save_quietly(idx)
 
     def rebuild(
         self, namespace_id: int, *, progress: Callable[[int, int], None] | None = None
     ) -> int:
-        """Rebuild the namespace's indexes from SQL; returns the number of memories indexed."""
-        idx = self.get(namespace_id)
-        with idx.lock:
-            with self._read() as session:
-                seq = change_log.last_seq(session, namespace_id)
-                all_ids = {kind: _all_ids(session, namespace_id, kind) for kind in MemoryKind}
-            idx.dense = make_vector_index(self._cfg, self._embedder.dim)
-            idx.sparse = make_sparse_index()
-            total = sum(len(v) for v in all_ids.values())
-            done = 0
-            for kind, ids in all_ids.items():
-                for start in range(0, len(ids), 2_000):
-                    chunk = ids[start : start + 2_000]
-                    with self._read() as session:
-                        batch = self._collect(
-                            session, namespace_id, {(kind.value, i) for i in chunk}
-                        )
-                    self._apply(idx, batch)
-                    done += len(chunk)
-                    if progress is not None:
-                        progress(done, total)
-            idx.dense.applied_seq = idx.sparse.applied_seq = seq
-            self._save(idx)
+        """Rebuild the namespace's indexes from SQL; returns the number of memories indexed.
+
+        Never reads the old snapshot, so it repairs whatever state the folder is in.
+        """
+        with self._lock:
+            idx = self._by_ns.get(namespace_id)
+            if idx is None:
+                idx = NamespaceIndexes(
+                    namespace_id,
+                    make_vector_index(
+                        self._cfg, self._embedder.dim, model_id=self._embedder.model_id
+                    ),
+                    make_sparse_index(),
+                )
+                self._by_ns[namespace_id] = idx
+            self._rebuilding.add(namespace_id)
+        try:
+            with idx.lock:
+                return self._rebuild_into(idx, progress=progress)
+        finally:
+            self._rebuilding.discard(namespace_id)
+
+    def _rebuild_into(
+        self, idx: NamespaceIndexes, *, progress: Callable[[int, int], None] | None = None
+    ) -> int:
+        """Fill ``idx`` from SQL (caller holds ``idx.lock``), save it, and catch up."""
+        namespace_id = idx.namespace_id
+        started = time.perf_counter()
+        with self._read() as session:
+            seq = change_log.last_seq(session, namespace_id)
+            all_ids = {kind: _all_ids(session, namespace_id, kind) for kind in MemoryKind}
+        idx.dense = make_vector_index(
+            self._cfg, self._embedder.dim, model_id=self._embedder.model_id
+        )
+        idx.sparse = make_sparse_index()
+        total = sum(len(v) for v in all_ids.values())
+        done = 0
+        for kind, ids in all_ids.items():
+            for start in range(0, len(ids), 2_000):
+                chunk = ids[start : start + 2_000]
+                with self._read() as session:
+                    batch = self._collect(session, namespace_id, {(kind.value, i) for i in chunk})
+                self._apply(idx, batch)
+                done += len(chunk)
+                if progress is not None:
+                    progress(done, total)
+        idx.dense.applied_seq = idx.sparse.applied_seq = seq
+        idx.unsaved = max(idx.unsaved, 1)
+        self._save_failure = None
+        self._save_quietly(idx)
         self.catch_up(namespace_id)
+        logger.info(
+            "indexes of namespace %d rebuilt from SQL: %d memories in %.2fs",
+            namespace_id,
+            total,
+            time.perf_counter() - started,
+        )
         return total
 
     def verify(self, namespace_id: int) -> VerifyReport:
@@ -283,6 +406,8 @@ class IndexSync:
             expected: set[int] = set()
             for kind in MemoryKind:
                 rows = get_rows(session, namespace_id, kind, _all_ids(session, namespace_id, kind))
+                for stale in lineage.stale_ids(session, namespace_id, kind.value, rows):
+                    rows.pop(stale)
                 expected.update(
                     encode_key(MemoryRef(kind, r.id))
                     for r in rows.values()
@@ -301,6 +426,24 @@ class IndexSync:
                 missing=sorted({str(decode_key(k)) for k in missing}),
                 extra=sorted({str(decode_key(k)) for k in extra}),
             )
+
+    def purge(self, namespace_id: int) -> dict[str, int]:
+        """Catch up, then drop every trace of removed documents and persist now (erasure).
+
+        Compacts both indexes (tombstoned vectors, postings and forward entries go), drops BM25
+        terms no document uses any more, and writes new snapshots (old ones are deleted).
+        Returns the number of BM25 terms dropped and the sizes after.
+        """
+        self.catch_up(namespace_id)
+        idx = self.get(namespace_id)
+        with idx.lock:
+            compact = getattr(idx.dense, "compact", None)
+            if callable(compact):
+                compact()
+            prune = getattr(idx.sparse, "prune_terms", None)
+            dropped = int(prune()) if callable(prune) else 0
+            self._save(idx)
+            return {"terms_dropped": dropped, "dense": len(idx.dense), "sparse": len(idx.sparse)}
 
     def loaded(self) -> list[NamespaceIndexes]:
         """The namespaces whose indexes are in memory."""

@@ -28,11 +28,11 @@ import numpy.typing as npt
 from sqlalchemy.orm import Session
 
 from memsvc.config import RetrievalSettings, Settings
-from memsvc.documents import record_index_text
 from memsvc.embed.cache import CachedEmbedder
 from memsvc.errors import ConfigError
+from memsvc.index.documents import record_index_text
 from memsvc.index.ids import decode_key, encode_key
-from memsvc.index_sync import IndexSync
+from memsvc.index.sync import IndexSync
 from memsvc.llm.base import LLMTasks
 from memsvc.policies.decay import retention
 from memsvc.retrieval.context import ContextItem, build_context
@@ -43,13 +43,13 @@ from memsvc.retrieval.iterative import IterativeResult, Refine, iterative_search
 from memsvc.retrieval.rerank import Reranker, rerank
 from memsvc.retrieval.scoring import Scorer, ScoreSignals
 from memsvc.retrieval.speakers import speaker_match
-from memsvc.search_candidates import (
+from memsvc.search.candidates import (
     RecordCache,
     episode_events,
     ranked_candidates,
     source_refs,
 )
-from memsvc.search_plan import ScopeStates, SearchPlan, SearchRequest, plan_search
+from memsvc.search.plan import ScopeStates, SearchPlan, SearchRequest, plan_search
 from memsvc.store.memories import event_neighbours
 from memsvc.types import Hit, MemoryKind, MemoryRecord, MemoryRef, SearchResult, utcnow
 

@@ -1,6 +1,6 @@
 """Operator actions of the service: API keys, pruning, export and import.
 
-A mixin of :class:`memsvc.service.MemoryService`, kept apart so the memory operations stay
+A mixin of :class:`memsvc.service.facade.MemoryService`, kept apart so the memory operations stay
 readable; every method is still one unit of work followed by an index catch-up.
 """
 
@@ -14,10 +14,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from memsvc.config import Settings
-from memsvc.index_sync import IndexSync
-from memsvc.prune import DEFAULT_STATUSES, PruneReport, plan_prune
+from memsvc.index.sync import IndexSync
+from memsvc.service.inventory import scope_keys
+from memsvc.service.prune import DEFAULT_STATUSES, PruneReport, plan_prune
+from memsvc.service.transfer import ImportReport, OnConflict, export_records, import_records
 from memsvc.store import namespaces as keys
-from memsvc.transfer import ImportReport, OnConflict, export_records, import_records
 from memsvc.types import Scope, utcnow
 
 __all__ = ["OperationsMixin"]
@@ -64,6 +65,14 @@ class OperationsMixin:
                 for k, ns in keys.list_keys(session, namespace)
             ]
 
+    def scope_keys(self, *, namespace: str | None = None) -> list[dict[str, Any]]:
+        """Every user, agent and session of a namespace with events or facts (counts, times).
+
+        Items are ``{"type": "user"|"agent"|"session", "name", "memories", "first_at",
+        "last_at"}``, sorted by type and name.
+        """
+        return scope_keys(self.begin, namespace_id=self.namespace_id(namespace))
+
     def revoke_key(self, key_id: int) -> bool:
         """Revoke a key; False when no live key has this id."""
         with self.begin() as session:
@@ -71,13 +80,13 @@ class OperationsMixin:
 
     def namespaces(self) -> list[str]:
         """Every namespace's name, sorted (the console shows them to an admin)."""
-        from memsvc.inventory import namespace_names
+        from memsvc.service.inventory import namespace_names
 
         return namespace_names(self.read)
 
     def users(self, *, namespace: str | None = None, limit: int = 200) -> dict[str, dict[str, int]]:
         """Memories per user and kind, for the ``limit`` users with the most events."""
-        from memsvc.inventory import counts_by_user
+        from memsvc.service.inventory import counts_by_user
 
         return counts_by_user(self.read, namespace_id=self.namespace_id(namespace), limit=limit)
 
@@ -115,7 +124,7 @@ class OperationsMixin:
             is_dry_run=dry_run,
         )
         if not dry_run:
-            self.indexes.catch_up(ns_id)
+            self.indexes.catch_up_after_commit(ns_id)
         return report
 
     def export(
@@ -152,5 +161,5 @@ class OperationsMixin:
             now=utcnow(),
             on_conflict=on_conflict,
         )
-        self.indexes.catch_up(ns_id)
+        self.indexes.catch_up_after_commit(ns_id)
         return report

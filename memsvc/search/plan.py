@@ -22,7 +22,7 @@ from memsvc.errors import InvalidQuery, LimitExceeded
 from memsvc.index.base import IndexFilter
 from memsvc.retrieval.speakers import name_query
 from memsvc.retrieval.timeparse import TimeWindow, parse_time, time_filter
-from memsvc.search_candidates import Accept, scope_speakers
+from memsvc.search.candidates import Accept, scope_speakers
 from memsvc.store.memories import latest_event_time
 from memsvc.types import FactStatus, MemoryKind, MemoryRecord, Scope, utcnow
 from memsvc.validation import check_metadata, check_query, check_time

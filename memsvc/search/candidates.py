@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from memsvc.index.base import IndexFilter
 from memsvc.index.ids import decode_key, encode_key
-from memsvc.index_sync import IndexSync
+from memsvc.index.sync import IndexSync
 from memsvc.store import tables as t
 from memsvc.store.memories import get_records, scope_clause
 from memsvc.types import MemoryKind, MemoryRecord, MemoryRef, Scope

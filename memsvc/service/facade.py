@@ -1,7 +1,7 @@
 """MemoryService: the façade every entry point uses (embedded Memory, REST API, CLI, MCP).
 
 Each public method is one unit of work: one transaction, committed before the indexes are told
-(through the change log, see :mod:`memsvc.index_sync`). The add path never waits for an LLM:
+(through the change log, see :mod:`memsvc.index.sync`). The add path never waits for an LLM:
 events are committed, embedded and indexed, and a consolidation job is queued for the worker.
 """
 
@@ -22,23 +22,25 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from memsvc.config import Settings
-from memsvc.consolidate.pipeline import ConsolidationPipeline
+from memsvc.consolidate.pipeline import ConsolidationPipeline, owner_of
+from memsvc.consolidate.recompute import RemovalReport, mark_changed, remove_sources
 from memsvc.consolidate.worker import Worker
-from memsvc.documents import index_text
 from memsvc.embed.cache import CachedEmbedder
 from memsvc.errors import InvalidQuery, NothingToUpdate, StoreUnavailable
-from memsvc.index_sync import IndexSync
+from memsvc.index.documents import index_text
+from memsvc.index.persist import persist_vectors
+from memsvc.index.sync import IndexSync
 from memsvc.llm.base import LLMTasks
-from memsvc.operations import OperationsMixin
-from memsvc.reinforce import Reinforcer
-from memsvc.search import Searcher, SearchRequest
+from memsvc.search.searcher import Searcher, SearchRequest
+from memsvc.service import erasure
+from memsvc.service.operations import OperationsMixin
+from memsvc.service.reinforce import Reinforcer
 from memsvc.store import change_log, jobs
 from memsvc.store import history as hist
 from memsvc.store import memories as repo
 from memsvc.store import tables as t
 from memsvc.store.namespaces import ensure_namespace
 from memsvc.store.records import to_record
-from memsvc.store.vectors import save_vectors
 from memsvc.types import (
     AddResult,
     HistoryEntry,
@@ -96,7 +98,12 @@ class MemoryService(OperationsMixin):
             on_recall=self._reinforcer.submit,
         )
         self._pipeline = ConsolidationPipeline(
-            settings=settings, begin=self.begin, embedder=embedder, indexes=indexes, llm=llm
+            settings=settings,
+            begin=self.begin,
+            read=self.read,
+            embedder=embedder,
+            indexes=indexes,
+            llm=llm,
         )
         self._on_enqueue: list[Callable[[], None]] = []
         self._closed = False
@@ -173,10 +180,10 @@ class MemoryService(OperationsMixin):
             for m in msgs
         ]
         texts = [index_text(t.Event(**r)) for r in rows]
-        _, new_vectors = self.embedder.embed_with_new(texts)
+        self.embedder.embed(texts)  # the model runs before the write transaction opens
         with self.begin() as session:
             ids = repo.insert_events(session, rows)
-            save_vectors(session, self.embedder.model_id, new_vectors)
+            persist_vectors(session, self.embedder, texts)
             change_log.append(
                 session,
                 namespace_id=ns_id,
@@ -216,6 +223,7 @@ class MemoryService(OperationsMixin):
         now = utcnow()
         if text is not None:
             self.embedder.embed([text])
+        queued = False
         with self.begin() as session:
             row = repo.get_row(session, ns_id, ref)
             before = hist.snapshot(row)
@@ -227,6 +235,7 @@ class MemoryService(OperationsMixin):
                 row.meta = meta
             row.updated_at = now
             session.flush()
+            persist_vectors(session, self.embedder, [index_text(row)])
             hist.record_change(
                 session,
                 namespace_id=ns_id,
@@ -247,7 +256,13 @@ class MemoryService(OperationsMixin):
                 now=now,
             )
             record = to_record(row)
+            if text is not None:
+                queued = self._queue_recompute(
+                    session, ns_id, mark_changed(session, ns_id, row, now=now), now
+                )
         self.indexes.catch_up(ns_id)
+        if text is not None and queued:
+            self._wake()
         return record
 
     def delete(
@@ -257,72 +272,74 @@ class MemoryService(OperationsMixin):
         erase_history: bool = False,
         namespace: str | None = None,
         actor: str = "user",
-    ) -> None:
-        """Delete one memory from SQL and every index; with ``erase_history`` its history too."""
+    ) -> dict[str, int]:
+        """Delete one memory from SQL and every index; with ``erase_history`` its history too.
+
+        Memories derived only from it go too; those with other sources are taken out of the
+        indexes at once and recomputed in the background (memsvc.consolidate.recompute).
+        Returns counts per store.
+        """
         ref = MemoryRef.parse(memory_id)
         ns_id = self.namespace_id(namespace)
         now = utcnow()
         with self.begin() as session:
-            row = repo.get_row(session, ns_id, ref)
-            before = hist.snapshot(row)
-            session.delete(row)
-            if erase_history:
-                hist.erase_history(session, ns_id, ref.kind, [ref.id])
-            else:
-                hist.record_change(
-                    session,
-                    namespace_id=ns_id,
-                    ref=ref,
-                    operation="delete",
-                    before=before,
-                    after=None,
-                    reason="deleted by client",
-                    actor=actor,
-                    now=now,
-                )
-            change_log.append(
-                session,
-                namespace_id=ns_id,
-                kind=ref.kind,
-                memory_ids=[ref.id],
-                op="delete",
-                now=now,
+            repo.get_row(session, ns_id, ref)  # raises MemoryNotFound
+            report = remove_sources(
+                session, ns_id, [ref], now=now, erase_history=erase_history, actor=actor
             )
+            queued = self._queue_recompute(session, ns_id, report, now)
         self.indexes.catch_up(ns_id)
+        if queued:
+            self._wake()
+        return erasure.counts(report)
 
     def delete_all(
         self, *, scope: Scope, erase_history: bool = True, namespace: str | None = None
     ) -> int:
-        """Erase every memory of a scope (all kinds) from SQL, the indexes and, by default, history.
+        """Erase every memory of a scope (see :meth:`erase`); returns the memories deleted."""
+        report = self.erase(scope=scope, erase_history=erase_history, namespace=namespace)
+        return int(report["memories"])
 
-        Returns the number of memories deleted.
+    def erase(
+        self,
+        *,
+        scope: Scope,
+        purge: bool = False,
+        verify: bool = False,
+        erase_history: bool = True,
+        namespace: str | None = None,
+    ) -> dict[str, Any]:
+        """Erase everything whose lineage lies inside ``scope``; counts per store.
+
+        Events of the scope and memories stored under it go, and so does every memory derived
+        only from them (owner-level facts, summaries and tree nodes built from a session
+        included), with their history. A memory derived also from outside the scope is
+        recomputed from what remains. With ``purge`` (erasure on request) that recompute runs
+        now, and no byte of the erased text stays anywhere memsvc writes: embedding-cache rows,
+        index files (compacted, vocabulary pruned, rewritten), SQLite free pages and WAL; a
+        content-free erasure record is kept. ``verify`` then scans every store for the erased
+        text and reports what it found.
         """
-        ns_id = self.namespace_id(namespace)
-        now = utcnow()
-        total = 0
-        with self.begin() as session:
-            for kind in (
-                MemoryKind.TREE_NODE,
-                MemoryKind.SUMMARY,
-                MemoryKind.FACT,
-                MemoryKind.EVENT,
-                MemoryKind.EPISODE,
-            ):
-                ids = repo.scope_ids(session, ns_id, scope, kind)
-                if not ids:
-                    continue
-                if kind is MemoryKind.FACT:
-                    _clear_supersession(session, ids)
-                total += repo.delete_rows(session, ns_id, kind, ids)
-                if erase_history:
-                    hist.erase_history(session, ns_id, kind, ids)
-                change_log.append(
-                    session, namespace_id=ns_id, kind=kind, memory_ids=ids, op="delete", now=now
-                )
-            jobs.cancel_scope(session, namespace_id=ns_id, scope=scope, now=now)
-        self.indexes.catch_up(ns_id)
-        logger.info("erased %d memories of a scope in namespace %d", total, ns_id)
-        return total
+        return erasure.erase(
+            self,
+            scope=scope,
+            purge=purge,
+            verify=verify,
+            erase_history=erase_history or purge,
+            namespace_id=self.namespace_id(namespace),
+        )
+
+    def _queue_recompute(
+        self, session: Session, ns_id: int, report: RemovalReport, now: datetime
+    ) -> bool:
+        """Queue a consolidation job for each owner left with stale memories."""
+        for owner in report.owners.values():
+            jobs.enqueue(session, namespace_id=ns_id, scope=owner_of(owner), now=now)
+        return bool(report.owners)
+
+    def _wake(self) -> None:
+        for callback in self._on_enqueue:
+            callback()
 
     # -- read path ------------------------------------------------------------------------
 
@@ -596,14 +613,6 @@ def _set_content(row: Any, text: str) -> None:
         row.summary = text
     else:
         row.content = text
-
-
-def _clear_supersession(session: Session, fact_ids: Sequence[int]) -> None:
-    for start in range(0, len(fact_ids), 500):
-        chunk = list(fact_ids[start : start + 500])
-        session.execute(
-            sa.update(t.Fact).where(t.Fact.superseded_by.in_(chunk)).values(superseded_by=None)
-        )
 
 
 def _parse_cursor(cursor: str | None) -> tuple[int, int] | None:

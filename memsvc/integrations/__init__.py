@@ -1,0 +1,1 @@
+"""Adapters that put memsvc under other frameworks' memory interfaces (LangGraph's store)."""
