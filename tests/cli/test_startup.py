@@ -51,14 +51,15 @@ COMMANDS = [
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory, template_db: Path) -> Path:
-    """A database with two events of Alice's, embedded by the hashing embedder (384-d, like the
-    packaged model, so the default embedder opens the same indexes)."""
+    """A database with two events of Alice's, embedded by the packaged model (this process
+    loads it once; the indexes record the model, so the commands under test open them as
+    they are instead of rebuilding them)."""
     folder = tmp_path_factory.mktemp("startup")
     (folder / "memsvc.db").write_bytes(template_db.read_bytes())
     settings = Settings(
         db=DatabaseSettings(url=f"sqlite:///{folder / 'memsvc.db'}"),
         index=IndexSettings(dir=folder / "index"),
-        embed=EmbedSettings(backend="hashing", dim=384),
+        embed=EmbedSettings(),
     )
     service = build_service(settings, migrate_db=False, start_worker=False)
     service.add(["I live in Paris", "I like tea"], scope=_alice())
