@@ -113,11 +113,14 @@ def _is_loopback(host: str) -> bool:
 
 
 def _check_schema(settings: Settings, *, is_migrating: bool) -> None:
-    """Migrate (SQLite, or ``--migrate``) or refuse a database behind the code's revision."""
+    """Migrate (``--migrate``) or refuse a PostgreSQL database behind the code's revision
+    (SQLite migrates itself when the service is built)."""
     from memsvc.store import migrate
 
-    if is_migrating or settings.db.url.startswith("sqlite"):
+    if is_migrating:
         migrate.upgrade(settings.db)
+        return
+    if settings.db.url.startswith("sqlite"):
         return
     current, expected = migrate.current(settings.db), migrate.head()
     if current != expected:
