@@ -129,7 +129,14 @@ class TreeBuilder:
         self._indexes = indexes
 
     def insert_pending(self, namespace_id: int, owner: Scope) -> int:
-        """Insert every item of ``owner`` that has no leaf yet; returns how many."""
+        """Insert every item of ``owner`` that has no leaf yet; returns how many.
+
+        One write transaction per batch of up to 200 items (a job's usual share), not two per
+        item: each item is planned against the tree as the earlier items of the batch left it
+        (same session, flushed), and the change log gets one entry for the batch. The
+        aggregation calls of the LLM run inside that transaction: fast with the offline tasks;
+        with a remote model the batch holds SQLite's writer lock for their duration.
+        """
         done = 0
         while True:
             with self._begin() as session:
@@ -137,9 +144,22 @@ class TreeBuilder:
             if not items:
                 break
             self._embedder.embed([item.text for item in items])  # one batch warms the cache
-            for item in items:
-                if self._insert(namespace_id, owner, item):
-                    done += 1
+            with self._begin() as session:
+                touched: set[int] = set()
+                for item in items:
+                    ids = self._insert(session, namespace_id, owner, item)
+                    if ids is not None:
+                        touched.update(ids)
+                        done += 1
+                if touched:
+                    change_log.append(
+                        session,
+                        namespace_id=namespace_id,
+                        kind=MemoryKind.TREE_NODE,
+                        memory_ids=sorted(touched),
+                        op="upsert",
+                        now=utcnow(),
+                    )
             if len(items) < _BATCH:
                 break
         return done
@@ -178,33 +198,24 @@ class TreeBuilder:
         self._indexes.catch_up(namespace_id)
         return self.insert_pending(namespace_id, owner)
 
-    def _insert(self, namespace_id: int, owner: Scope, item: _Item) -> bool:
+    def _insert(
+        self, session: Session, namespace_id: int, owner: Scope, item: _Item
+    ) -> list[int] | None:
+        """Plan and apply one item in ``session``; the touched node ids, or ``None`` when the
+        tree is full."""
         vector = self._embedder.embed([item.text])[0]
-        with self._begin() as session:
-            view = SqlTreeView(
-                session, namespace_id=namespace_id, owner=owner, embedder=self._embedder
-            )
-            try:
-                plan = plan_insert(view, vector, self._cfg)
-            except LimitExceeded:
-                logger.warning("memory tree of an owner is full; item left out of the tree")
-                return False
+        view = SqlTreeView(session, namespace_id=namespace_id, owner=owner, embedder=self._embedder)
+        try:
+            plan = plan_insert(view, vector, self._cfg)
+        except LimitExceeded:
+            logger.warning("memory tree of an owner is full; item left out of the tree")
+            return None
         contents = aggregate_path(plan, self._llm, item.text)
         if contents:
-            self._embedder.embed(list(contents.values()))  # warm the cache outside the write
-        with self._begin() as session:
-            touched = _apply(
-                session, plan, item, contents=contents, namespace_id=namespace_id, owner=owner
-            )
-            change_log.append(
-                session,
-                namespace_id=namespace_id,
-                kind=MemoryKind.TREE_NODE,
-                memory_ids=touched,
-                op="upsert",
-                now=utcnow(),
-            )
-        return True
+            self._embedder.embed(list(contents.values()))  # warm the cache
+        return _apply(
+            session, plan, item, contents=contents, namespace_id=namespace_id, owner=owner
+        )
 
 
 def _pending(session: Session, namespace_id: int, owner: Scope) -> list[_Item]:
