@@ -133,7 +133,14 @@ class TreeBuilder:
         self._indexes = indexes
 
     def insert_pending(self, namespace_id: int, owner: Scope) -> int:
-        """Insert every item of ``owner`` that has no leaf yet; returns how many."""
+        """Insert every item of ``owner`` that has no leaf yet; returns how many.
+
+        One write transaction per batch of up to 200 items (a job's usual share), not two per
+        item: each item is planned against the tree as the earlier items of the batch left it
+        (same session, flushed), and the change log gets one entry for the batch. The
+        aggregation calls of the LLM run inside that transaction: fast with the offline tasks;
+        with a remote model the batch holds SQLite's writer lock for their duration.
+        """
         done = 0
         while True:
             with self._begin() as session:

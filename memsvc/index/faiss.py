@@ -67,6 +67,7 @@ _WIDEN_LIMIT = 16  # efSearch grows to at most this many times its start before 
 _GATHER_MIN = 256  # exact scoring gathers at most this many rows, or this fraction of them:
 _GATHER_FRACTION = 0.03  # past it, a selector scan of FAISS's flat storage is faster
 _BUILD_CHUNK = 20_000  # vectors copied from the flat index per hold of the write lock
+_SWAP_TAIL = 1_024  # the build chases new adds until at most this many are left for the swap
 
 
 @dataclass(frozen=True, slots=True)
@@ -355,9 +356,9 @@ class FaissIndex:
             done = 0
             while True:
                 with self._write_lock:
-                    if int(self._index.ntotal) - done <= _BUILD_CHUNK:
+                    if int(self._index.ntotal) - done <= _SWAP_TAIL:
                         built_s = time.perf_counter() - started
-                        swap_s = self._swap_in(layout, done)
+                        swap_s = self._swap_in(layout, done)  # writes wait for a short tail
                         break
                     chunk = np.array(self._vectors()[done : done + _BUILD_CHUNK], np.float32)
                 layout.index.add(chunk)  # FAISS releases the GIL: searches go on

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -21,10 +22,12 @@ TEXTS = ["Alice adopted a puppy", "Alice got a new dog", "The stock market fell 
 
 @pytest.fixture(scope="module")
 def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The int8 ONNX and the static model, built once for this module (about a minute)."""
+    """The int8 ONNX and the static model, built once for this module (about a minute on a
+    quiet machine; ``MEMSVC_TEST_MODELS_DIR`` names a folder where they are built already)."""
     from memsvc.embed.build import build_model
 
-    folder = tmp_path_factory.mktemp("models")
+    prebuilt = os.environ.get("MEMSVC_TEST_MODELS_DIR")
+    folder = Path(prebuilt) if prebuilt else tmp_path_factory.mktemp("models")
     for name in ("minilm-onnx-int8", "minilm-static"):
         build_model(name, folder)
     return folder
@@ -53,7 +56,11 @@ def test_built_embedder_is_lazy_and_places_paraphrases_closer(
     assert vectors.shape == (3, dim) and vectors.dtype == np.float32
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert float(vectors[0] @ vectors[1]) > float(vectors[0] @ vectors[2]) + 0.2
-    assert np.allclose(embedder.embed(TEXTS[:1])[0], vectors[0], atol=1e-5)  # batch-independent
+    alone = embedder.embed(TEXTS[:1])[0]
+    if backend == "static":
+        assert np.allclose(alone, vectors[0], atol=1e-5)
+    else:  # dynamic int8 scales activations per batch: a text's vector moves a little with it
+        assert float(alone @ vectors[0]) > 0.98
 
 
 def test_onnx_int8_stays_close_to_the_float_model(models_dir: Path) -> None:
