@@ -13,58 +13,25 @@ import functools
 import threading
 import time
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import TYPE_CHECKING, Any
 
 from memsvc.config import ReaderSettings
 from memsvc.errors import ConfigError, InvalidInput
+from memsvc.schemas import AnswerRequestBody, AnswerResponse, CitationPublic, ModeName
 from memsvc.types import Scope
 
 if TYPE_CHECKING:
     from memsvc.reader import MemoryBank, Reader
     from memsvc.service.facade import MemoryService
 
-__all__ = ["AnswerRequestBody", "AnswerResponse", "CitationPublic", "answer", "reader_for"]
-
-ModeName = Literal["kv", "attention", "inject", "prompt", "none"]
-
-
-class CitationPublic(BaseModel):
-    """A memory the answer attended to."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    memory_id: str = Field(examples=["fact_12"])
-    content: str
-    weight: float = Field(description="Share of the attention the memories received.")
-
-
-class AnswerResponse(BaseModel):
-    """An answer read from the scope's memories, with what it attended to."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    answer: str
-    mode: str
-    citations: list[CitationPublic] = Field(default_factory=list)
-    retrieved: list[str] = Field(default_factory=list, description="Memory ids read, best first.")
-    memory_tokens: int = 0
-    ttft_ms: float = Field(default=0.0, description="Reader time to the first answer token.")
-    took_ms: float = Field(default=0.0, description="Retrieval and reading, end to end.")
-
-
-class AnswerRequestBody(BaseModel):
-    """``POST /v1/answer``."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    question: str = Field(min_length=1, max_length=4000)
-    user_id: str | None = Field(default=None, max_length=128)
-    agent_id: str | None = Field(default=None, max_length=128)
-    session_id: str | None = Field(default=None, max_length=128)
-    memories: int | None = Field(default=None, ge=1, le=200, description="Memories to read.")
-    mode: ModeName | None = Field(default=None, description="Reader mode (default: configured).")
+__all__ = [
+    "AnswerRequestBody",
+    "AnswerResponse",
+    "CitationPublic",
+    "ModeName",
+    "answer",
+    "reader_for",
+]
 
 
 class _Banks:

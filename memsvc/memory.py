@@ -127,7 +127,6 @@ class Memory:
     def answer(
         self,
         question: str,
-        scope: Scope | None = None,
         *,
         user_id: str | None = None,
         agent_id: str | None = None,
@@ -139,14 +138,13 @@ class Memory:
         reader model (``settings.reader``), with the memories it attended to as citations.
 
         Args:
-            scope: where to look; or give ``user_id``/``agent_id``/``session_id``.
             memories: how many memories to retrieve and read (default ``reader.memories``).
             mode: the reader mode (default ``reader.mode``).
         """
         return answer(
             self._service,
             question,
-            scope=scope or Scope(user_id, agent_id, session_id),
+            scope=Scope(user_id, agent_id, session_id),
             namespace=self._namespace,
             memories=memories,
             mode=mode,

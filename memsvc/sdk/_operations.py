@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from memsvc.errors import MemoryNotFound
 from memsvc.schemas import (
     AddResponse,
+    AnswerResponse,
     ApiKeyCreated,
     ApiKeyList,
     ApiKeyPublic,
@@ -34,6 +35,7 @@ from memsvc.schemas import (
     MemoryList,
     MemoryPage,
     MemoryPublic,
+    ModeName,
     ProfileResponse,
     SearchResponse,
     StatsPublic,
@@ -393,3 +395,28 @@ def revoke_key(key_id: int) -> Call[bool]:
 
 def _items(response: httpx.Response) -> list[MemoryPublic]:
     return MemoryList.model_validate_json(response.content).items
+
+
+def answer(
+    question: str,
+    *,
+    user_id: str | None = None,
+    agent_id: str | None = None,
+    session_id: str | None = None,
+    memories: int | None = None,
+    mode: ModeName | None = None,
+) -> Call[AnswerResponse]:
+    """Answer ``question`` from the scope's memories (``POST /v1/answer``: retrieve, then read
+    them in the server's reader model), with the memories it attended to as citations."""
+    body: dict[str, Any] = {"question": question, **_scope(user_id, agent_id, session_id)}
+    if memories is not None:
+        body["memories"] = memories
+    if mode is not None:
+        body["mode"] = mode
+    return _call(
+        "POST",
+        "/v1/answer",
+        lambda r: AnswerResponse.model_validate_json(r.content),
+        body=body,
+        is_safe_to_resend=True,  # an answer reads; it stores nothing
+    )

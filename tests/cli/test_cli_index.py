@@ -22,6 +22,7 @@ def test_index_verify_detects_drift_and_rebuild_repairs_it(
 ) -> None:
     assert invoke("index", "verify", "--json").json["ok"] is True
     with sqlite3.connect(db_path) as conn:  # behind the service's back: no change-log row
+        conn.execute("PRAGMA foreign_keys = ON")  # as memsvc's own connections: mentions follow
         # not the newest row: SQLite would give its id to the planted one
         victim = conn.execute("SELECT min(id) FROM event").fetchone()[0]
         conn.execute("DELETE FROM event WHERE id = ?", (victim,))
