@@ -68,6 +68,11 @@ _DATE_OR_NUMBER = re.compile(
     r"September|October|November|December)\b"
 )
 _MIN_WORDS = 3
+# "I'm in Lisbon now", "I'm really into pottery": short, but a value is named.
+_VALUE_SHAPE = re.compile(
+    r"(?<!^)(?<![.!?] )\b(?!I\b|I['\u2019])[A-Z][a-z]+|"
+    r"\b(?:into|in|at|with|to|for|as)\s+(?:the\s+)?[a-z]{3,}"
+)
 _EMPTY_ENDS = frozenset({"it", "that", "this", "them", "so", "too", "one", "there", "here"})
 _NOT_NAMES = frozenset(
     """The A An This That These Those It There Here What When Where Why How Who Which Yes No
@@ -81,10 +86,10 @@ _NOT_NAMES = frozenset(
 _LEAD_NAME = re.compile(r"^(?P<n>[A-Z][a-z][\w\-]*)(?:['\u2019]s)?\s+[a-z]")
 # "my sister Ana moved to Rome", "my friend Ana's new job": the named relative is the subject.
 _RELATIVE_NAME = re.compile(
-    r"^(?:my|our)\s+(?:\w+\s+)?(?:sister|brother|friend|cousin|neighbou?r|colleague|coworker|"
+    r"^(?i:my|our)\s+(?:[a-z]+\s+)?(?i:sister|brother|friend|cousin|neighbou?r|colleague|coworker|"
     r"roommate|mom|mum|dad|mother|father|son|daughter|aunt|uncle|niece|nephew|partner|"
-    r"boss|buddy|pal)\s+(?P<n>[A-Z][a-z][\w\-]*)\s+",
-    re.IGNORECASE,
+    r"boss|buddy|pal|girlfriend|boyfriend|wife|husband|fianc\w*|dog|cat|puppy|kitten)\s+"
+    r"(?P<n>[A-Z][a-z][\w\-]*)\s+"
 )
 _THIRD_PRONOUN = re.compile(r"^(?:he|she)(?P<rest>(?:['\u2019]s)?\s+.+)$", re.IGNORECASE)
 _STATED_DAY = re.compile(
@@ -128,7 +133,11 @@ def is_statement(sentence: str, names: frozenset[str]) -> bool:
     """Whether ``sentence`` states something about the speaker, one of ``names`` or another
     person it names first ("Ana moved to Rome")."""
     words = sentence.split()
-    if is_question(sentence) or is_filler(sentence) or len(words) < _MIN_WORDS:
+    if is_question(sentence) or len(words) < _MIN_WORDS:
+        return False
+    if is_filler(sentence) and not (
+        len(words) >= 4 and _FIRST_PERSON.search(sentence) and _VALUE_SHAPE.search(sentence)
+    ):
         return False
     if len(words) < 4 and words[-1].strip(".!?,").lower() in _EMPTY_ENDS:
         return False  # "I love it.": about nothing that can be named
@@ -149,18 +158,21 @@ def _person_name(sentence: str) -> str | None:
     return match["n"]
 
 
-def _resolve_people(clause: str, last_named: str | None) -> tuple[str, str | None]:
-    """ "my sister Ana moved" -> "Ana moved"; "She moved" -> "<last named> moved".
+def _resolve_people(clause: str, last_named: str | None) -> tuple[list[str], str | None]:
+    """ "my sister Ana moved" -> "My sister is Ana.", "Ana moved"; "She moved" -> "<last
+    named> moved".
 
-    Returns the clause and the person it is about, when that is someone other than the speaker.
+    Returns the clauses and the person they are about, when that is not the speaker.
     """
     relative = _RELATIVE_NAME.match(clause)
     if relative is not None:
-        return relative["n"] + " " + clause[relative.end() :], relative["n"]
+        name = relative["n"]
+        head = clause[: relative.start("n")].strip()
+        return [f"{head} is {name}.", name + " " + clause[relative.end() :]], name
     pronoun = _THIRD_PRONOUN.match(clause)
     if pronoun is not None and last_named is not None:
-        return last_named + pronoun["rest"], last_named
-    return clause, _person_name(clause)
+        return [last_named + pronoun["rest"]], last_named
+    return [clause], _person_name(clause)
 
 
 def statements(turns: Sequence[Turn], context: Sequence[Turn] = ()) -> list[Statement]:
@@ -177,11 +189,12 @@ def statements(turns: Sequence[Turn], context: Sequence[Turn] = ()) -> list[Stat
                 continue
             for clause in split_clauses(sentence):
                 clause = clause[:1].upper() + clause[1:]
-                clause, person = _resolve_people(clause, last_named)
+                resolved, person = _resolve_people(clause, last_named)
                 if person is not None and person not in names:
                     last_named = person
-                if is_statement(clause, names):
-                    out.append(Statement(turn, clause, addressee))
+                for part in resolved:
+                    if is_statement(part, names):
+                        out.append(Statement(turn, part[:1].upper() + part[1:], addressee))
     return out
 
 

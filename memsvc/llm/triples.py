@@ -76,7 +76,10 @@ _TIME_PHRASES = re.compile(
     r"(?:January|February|March|April|May|June|July|August|September|October|November|"
     r"December)(?:\s+\d{4})?|(?:on|in|since|from|around|by|until|as of|back in)\s+\d{4}|"
     r"(?:on|in|since|from|around|by|until|as of|back in)\s+\d{1,2}\s+\w+\s+\d{4}|"
-    r"(?:the week of|during)\s+[^,.;]+|(?:a while|a bit|some time|a long time)\s+ago|"
+    r"(?:(?:in|on|around|during)\s+)?the\s+(?:week|weekend|morning|afternoon|evening|night|"
+    r"winter|summer|spring|autumn|fall)\s+of\s+[^,.;]+|during\s+[^,.;]+|"
+    r"(?:a few|several|a couple of|\d+|one|two|three|four) (?:days?|weeks?|months?|years?) "
+    r"before \d{1,2} \w+ \d{4}|(?:a while|a bit|some time|a long time)\s+ago|"
     r"(?:last|this|next)\s+(?:week|month|year|spring|summer|autumn|fall|winter|weekend)|"
     r"recently|lately|these days|nowadays|at the moment|right now|for now|for a while|"
     r"for (?:a|one|two|three|\d+) (?:days?|weeks?|months?|years?)|"
@@ -100,16 +103,41 @@ _DETERMINERS = re.compile(
 )
 _VALUE_END = re.compile(
     r"\s*(?:,|;|:|\(|\s-\s|\s(?:and|but|because|since|so|when|where|which|who|after|before|"
-    r"while|though|although|if|until|as|than|like|with (?:her|his|their)|for (?:a|the|his|her|"
-    r"their|about)|to (?:be|get|see|work|live|study)|who|that)\s).*$",
+    r"while|though|although|if|until|as|than|like|on|by|with (?:her|his|their)|"
+    r"for (?:a|the|his|her|their|about)|to (?:be|get|see|work|live|study)|who|that)\s).*$",
     re.IGNORECASE,
 )
 _NAMED = re.compile(
-    r"^(?P<kind>[a-z][\w\-]*(?:\s+[a-z][\w\-]*)?)\s*,?\s+(?:named|called)\s+(?P<v>.+)$"
+    r"^(?P<kind>[a-z][\w\-]*(?:\s+[a-z][\w\-]*)?)(?:\s*,?\s+(?:named|called)\s+|"
+    r"\s*,\s+(?:(?:her|his|its|their) name is\s+)?(?=[A-Z]))(?P<v>.+)$"
 )
 _POSSESSIVE = re.compile(
     rf"^(?P<s>{_NAME})['\u2019]s\s+(?P<noun>(?:[a-z][\w\-]*\s+){{0,2}}?[a-z][\w\-]*)\s+"
-    r"(?:is|are|was|has become|became|:)\s+(?:(?:named|called)\s+)?(?P<v>.+)$"
+    r"(?:is|are|was|has become|became|changed to|switched to|:)\s+(?:(?:named|called|in|at)\s+)?"
+    r"(?P<v>.+)$"
+)
+# "Sushi is Dana's favourite food", "Home for Dana is Lisbon", "Another friend of Dana's is Rosa",
+# "Another instrument Dana plays is the cello"
+_VALUE_FIRST = re.compile(
+    rf"^(?P<v>[\w'\-]+(?:\s+[\w'\-]+)?)\s+is\s+(?P<s>{_NAME})['\u2019]s\s+"
+    r"(?P<noun>(?:[a-z][\w\-]*\s+){0,2}?[a-z][\w\-]*)$"
+)
+_NOUN_FOR = re.compile(
+    rf"^(?:(?:[Aa]nother|[Oo]ne|[Tt]he|[Aa]|[Mm]y)\s+)?(?P<noun>[A-Za-z][\w\-]*)\s+(?:for|of)\s+(?P<s>{_NAME}?)(?:['\u2019]s)?\s+is\s+(?P<v>.+)$"
+)
+_NOUN_VERB = re.compile(
+    rf"^(?:another|one|the|a|my|his|her)\s+(?P<noun>[a-z][\w\-]*)\s+(?P<s>{_NAME})\s+"
+    r"(?P<verb>[a-z]+)\s+is\s+(?P<v>.+)$",
+    re.IGNORECASE,
+)
+_PREFIX = re.compile(
+    r"^(?:[A-Z][\w ]{0,24}:\s*|(?:on top of that|besides that|besides|plus|so|well|anyway|oh|and|"
+    r"also|meet|say hi to|welcome)\s*,?\s+)",
+    re.IGNORECASE,
+)
+_CATENATIVE = re.compile(
+    r"^(?P<verb>start|started|starts|begin|began|begun|keep|kept|stop|stopped|quit|"
+    r"love|loves|enjoy|enjoys|like|likes)\s+(?P<rest>[a-z]+ing\b.*)$"
 )
 _POSSESSIVE_NAMED = re.compile(
     rf"^(?P<s>{_NAME})['\u2019]s\s+(?P<noun>(?:[a-z][\w\-]*\s+){{0,2}}?[a-z][\w\-]*)\s*,?\s+"
@@ -190,8 +218,8 @@ _IRREGULAR = {
     "seeing": "see",
 }
 _PLACE_VERBS = frozenset(
-    """live move relocate settle reside base visit travel go stay head fly return be_from come
-    grow_up born from""".split()  # noqa: SIM905 (a word list reads better as text)
+    """live move relocate settle reside base bas visit travel go stay head fly return be_from come
+    grow_up born from be arrive land rent apartment flat house home""".split()  # noqa: SIM905 (a word list reads better as text)
 )
 _PERSON_HEADS = re.compile(
     r"\b(?:dat\w*|marri\w*|marry|engaged|partner|girlfriend|boyfriend|wife|husband|spouse|"
@@ -275,8 +303,9 @@ def split_clauses(sentence: str) -> list[str]:
                 pieces = [" and ".join(pieces)]
         out.extend(pieces)
     merged: list[str] = []
-    for piece in out:  # "Yeah, I moved": a piece of one or two words is no clause of its own
-        if merged and len(merged[-1].split()) < 3:
+    for piece in out:  # "Yeah, I moved": a piece without subject and verb is no clause
+        last = merged[-1].split() if merged else []
+        if last and (len(last) < 2 or (len(last) == 2 and not _LEAD_SUBJECT.match(merged[-1]))):
             merged[-1] = f"{merged[-1]}, {piece}"
         else:
             merged.append(piece)
@@ -308,9 +337,7 @@ def _type_of(value: str, head: str) -> ValueType:
         return ValueType.ORGANISATION
     if capitalised and _PERSON_HEADS.search(head):
         return ValueType.PERSON
-    if capitalised and (
-        verb in _PLACE_VERBS or prep in ("in", "to", "from", "near") or "home" in words
-    ):
+    if capitalised and (verb in _PLACE_VERBS or "home" in words):
         return ValueType.PLACE
     if capitalised and (
         prep in _ORG_PREPS or verb in ("join", "employ", "employer", "quit", "leave")
@@ -333,10 +360,17 @@ def read_triple(clause: str) -> Reading | None:
     """The triple a third-person clause states, or ``None`` when it fits no shape."""
     text = clause.strip().rstrip(".!?").strip()
     text = re.sub(r"^(?:(?:on|in|since|by|around)\s+[^,]+,\s*)", "", text)
+    cue = cue_of(text)
+    text = _TIME_PHRASES.sub("", text).strip(" ,")
+    text = re.sub(r"(?:\s+(?:now|too|as well|again|also|anymore|any more|instead))+$", "", text)
+    for _ in range(2):
+        text = _PREFIX.sub("", text).strip()
+    text = re.sub(rf"\b({_NAME}) and others\b", r"\1", text)
+    if text[:1].islower():
+        text = text[:1].upper() + text[1:]
     negated = _NEGATION.search(text) is not None or _NEG_WORDS.search(text) is not None
     negated = negated and not re.search(r"\bnot only\b", text, re.IGNORECASE)
-    cue = cue_of(text)
-    reading = _possessive(text) or _verbal(text)
+    reading = _value_first(text) or _possessive(text) or _verbal(text)
     if reading is None:
         return None
     subject, phrase, value, head = reading
@@ -355,6 +389,28 @@ def read_triple(clause: str) -> Reading | None:
         negated=negated,
         cue=cue,
     )
+
+
+def _value_first(text: str) -> tuple[str, str, str, str] | None:
+    """ "Sushi is Dana's favourite food", "Home for Dana is Lisbon", "Another friend of
+    Dana's is Rosa", "Another instrument Dana plays is the cello"."""
+    match = _VALUE_FIRST.match(text)
+    if match is not None and match["s"] not in _NOT_SUBJECTS:
+        noun = re.sub(r"^(?:new|current|latest|favourite|favorite)\s+", "", match["noun"])
+        noun = match["noun"] if noun != match["noun"] and " " not in match["noun"] else noun
+        value = _clean_value(match["v"])
+        return match["s"], f"'s {match['noun']}", value, " ".join(lemma(w) for w in noun.split())
+    match = _NOUN_FOR.match(text)
+    if match is not None and match["s"]:
+        subject = re.sub(r"['\u2019]s$", "", match["s"])
+        if subject not in _NOT_SUBJECTS:
+            noun = match["noun"].lower()
+            return subject, f"'s {noun}", _clean_value(match["v"]), lemma(noun)
+    match = _NOUN_VERB.match(text)
+    if match is not None and match["s"] not in _NOT_SUBJECTS:
+        verb = match["verb"]
+        return match["s"], verb, _clean_value(match["v"]), lemma(verb)
+    return None
 
 
 def _possessive(text: str) -> tuple[str, str, str, str] | None:
@@ -409,6 +465,16 @@ def _verbal(text: str) -> tuple[str, str, str, str] | None:
         if aux and re.match(r"(?:is|are|was|were)\b", rest, re.IGNORECASE):
             verb_match = None
         return None
+    catenative = _CATENATIVE.match(body)
+    if catenative is not None:  # "started dating Mia", "started working as a nurse"
+        body = catenative["rest"]
+        verb_match = re.match(
+            r"(?P<verb>[a-z][\w\-]*)(?P<parts>(?:\s+(?:in|to|at|for|with|as|from|into|up|out|on|"
+            r"back|over|by|of|near|about|away))*)\s+(?P<rest>.+)$",
+            body,
+        )
+        if verb_match is None:
+            return None
     verb, parts, tail = verb_match["verb"], verb_match["parts"].strip(), verb_match["rest"]
     phrase_words = [verb, *parts.split()]
     if aux and lemma(aux.group(0).split()[0]) == "be" and verb in ("a", "an", "the"):
@@ -425,6 +491,16 @@ def _verbal(text: str) -> tuple[str, str, str, str] | None:
             return None
         verb, tail, parts = verb_match["verb"], verb_match["rest"], ""
         phrase_words = [verb]
+    adjective = (
+        re.match(r"^(?P<prep>in|with|to|at|of|about|on)\s+(?P<v>.+)$", tail)
+        if copula and verb not in ("a", "an", "the", "from", "with", "in", "at", "into")
+        else None
+    )
+    if adjective is None and copula and parts and verb not in ("a", "an", "the", "from", "with"):
+        adjective = re.match(r"^(?P<prep>\S+)\s+(?P<v>.+)$", f"{parts.split()[-1]} {tail}")
+    if adjective is not None:  # "is fluent in Spanish", "is friends with Rosa", "is good at chess"
+        phrase = f"is {verb} {adjective['prep']}"
+        return subject, phrase, _clean_value(adjective["v"]), f"{lemma(verb)} {adjective['prep']}"
     if copula and verb not in ("from", "with", "in", "at", "into", "married", "engaged"):
         # "Dana is a nurse", "Dana is into pottery": the copula names a state or a role
         value = _clean_value(f"{verb} {tail}")
