@@ -217,9 +217,10 @@ _IRREGULAR = {
     "adopted": "adopt",
     "seeing": "see",
 }
+_SILENT_E = re.compile(r"(?:[^aeiou]at|iz|[aeiou]v|[^aeiou][bdgpt]l|[aeiou][cgs]|ng)$")
 _PLACE_VERBS = frozenset(
     """live move relocate settle reside base bas visit travel go stay head fly return be_from come
-    grow_up born from be arrive land rent apartment flat house home""".split()  # noqa: SIM905 (a word list reads better as text)
+    grow_up born from be arrive land rent apartment flat house home emigrate""".split()  # noqa: SIM905 (a word list reads better as text)
 )
 _PERSON_HEADS = re.compile(
     r"\b(?:dat\w*|marri\w*|marry|engaged|partner|girlfriend|boyfriend|wife|husband|spouse|"
@@ -282,6 +283,8 @@ def lemma(word: str) -> str:
             stem = lower[: -len(suffix)] + repl
             if suffix in ("ing", "ed") and stem[-1:] == stem[-2:-1] and stem[-1:] not in "ls":
                 stem = stem[:-1]  # "stopped" -> "stop"
+            elif suffix in ("ing", "ed") and _SILENT_E.search(stem):
+                stem += "e"  # "relocated" -> "relocate", "settled" -> "settle", "based" -> "base"
             if suffix == "es" and not lower.endswith(("sses", "shes", "ches", "xes", "zes")):
                 stem = lower[:-1]  # "moves" -> "move"
             return stem
