@@ -149,7 +149,8 @@ def reading_of(
 ) -> Reading:
     """A :class:`Reading` rebuilt from a stored fact's columns (for comparing relations)."""
     kind = ValueType(value_type) if value_type else ValueType.THING
-    return Reading(subject=subject, phrase=phrase, head=phrase, value=value, value_type=kind)
+    head = phrase.removeprefix("'s ").strip()
+    return Reading(subject=subject, phrase=phrase, head=head, value=value, value_type=kind)
 
 
 class RelationNormaliser:
