@@ -20,6 +20,7 @@ __all__ = [
     "DatabaseSettings",
     "DecaySettings",
     "EmbedSettings",
+    "FactSettings",
     "IndexSettings",
     "LLMSettings",
     "LimitSettings",
@@ -221,6 +222,35 @@ class MemTreeSettings(BaseModel):
     max_children: int = Field(default=16, ge=2, le=1024, description="Bound on fan-out.")
 
 
+class FactSettings(BaseModel):
+    """Facts as (subject, relation, value) triples: relation names and cardinality."""
+
+    single_valued: list[str] = Field(
+        default_factory=list,
+        description="Relations that hold one value at a time, whatever the evidence says "
+        "(a new value supersedes the old one), e.g. ['lives_in', 'works_at'].",
+    )
+    multi_valued: list[str] = Field(
+        default_factory=list,
+        description="Relations that hold many values at once, whatever the evidence says (a new "
+        "value never supersedes another), e.g. ['has_pet', 'friend'].",
+    )
+    relation_threshold: float = Field(
+        default=0.72,
+        ge=0,
+        le=1,
+        description="Cosine of a relation phrase (value masked) to a known relation's example at "
+        "or above which it takes that relation's name.",
+    )
+    same_relation_threshold: float = Field(
+        default=0.8,
+        ge=0,
+        le=1,
+        description="Cosine at or above which two relation phrases of other names (values "
+        "masked) are taken for one relation when conflicts are looked for.",
+    )
+
+
 class ConsolidationSettings(BaseModel):
     """The background consolidation worker."""
 
@@ -254,6 +284,7 @@ class ConsolidationSettings(BaseModel):
         description="Cosine at which facts are compared for update/conflict.",
     )
     neighbours: int = Field(default=5, ge=1, le=50, description="Similar facts given to decide().")
+    facts: FactSettings = Field(default_factory=FactSettings)
     segmentation: SegmentationSettings = Field(default_factory=SegmentationSettings)
     memtree: MemTreeSettings = Field(default_factory=MemTreeSettings)
     decay: DecaySettings = Field(default_factory=DecaySettings)
@@ -324,6 +355,20 @@ class RetrievalSettings(BaseModel):
         le=1,
         description="Score multiplier for memories that aggregate others (episodes, summaries, "
         "tree nodes): specific memories win close calls, an aggregate still wins a clear one.",
+    )
+    outdated_weight: float = Field(
+        default=0.3,
+        ge=0,
+        le=1,
+        description="Score multiplier for an event that states a value since superseded (its "
+        "fact was replaced by a newer one); not applied with as_of.",
+    )
+    current_fact_weight: float = Field(
+        default=0.5,
+        ge=0,
+        le=10,
+        description="Score multiplier 1 + weight for a current fact (a triple) about a person "
+        "the query names: the current state comes before the turns that told it.",
     )
     redundancy_weight: float = Field(
         default=0.5,

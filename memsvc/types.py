@@ -36,6 +36,7 @@ __all__ = [
     "SearchResult",
     "SummaryKind",
     "Turn",
+    "ValueType",
     "utc",
     "utcnow",
 ]
@@ -86,6 +87,17 @@ class FactStatus(enum.StrEnum):
     SUPERSEDED = "superseded"
     FORGOTTEN = "forgotten"
     DELETED = "deleted"
+
+
+class ValueType(enum.StrEnum):
+    """What the value of a fact's (subject, relation, value) triple is."""
+
+    PERSON = "person"
+    PLACE = "place"
+    ORGANISATION = "organisation"
+    DATE = "date"
+    QUANTITY = "quantity"
+    THING = "thing"
 
 
 class SummaryKind(enum.StrEnum):
@@ -232,7 +244,19 @@ class Event:
 
 @dataclass(frozen=True, slots=True)
 class FactCandidate:
-    """A fact extracted from an episode, before the update policy has decided on it."""
+    """A fact extracted from an episode, before the update policy has decided on it.
+
+    The triple, where the text allows one: ``subject`` (a named person), ``relation`` (the
+    normalised relation, e.g. ``lives_in``), ``object`` (the value) of ``value_type``;
+    ``predicate`` is the relation phrase as written ("moved to"). ``occurred_at`` is when the
+    fact became true (the time the text gives, else the turn's time).
+
+    ``negated``: the text says the triple no longer holds ("I don't live in Oslo anymore").
+    ``cue``: ``"change"`` when the text says a value replaces another ("now", "moved",
+    "no longer"), ``"addition"`` when it says a value joins others ("another", "also").
+    ``single_valued``: whether the relation holds one value at a time, when known (set by the
+    consolidation from configuration and evidence; ``None`` leaves it to the decision).
+    """
 
     text: str
     source_event_ids: tuple[int, ...]
@@ -241,6 +265,11 @@ class FactCandidate:
     predicate: str | None = None
     object: str | None = None
     importance: float = 0.5
+    relation: str | None = None
+    value_type: ValueType | None = None
+    negated: bool = False
+    cue: str | None = None
+    single_valued: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +283,10 @@ class KnownFact:
     subject: str | None = None
     predicate: str | None = None
     object: str | None = None
+    relation: str | None = None
+    value_type: ValueType | None = None
+    #: Similarity of the relation phrases with the values masked (``None``: not compared).
+    relation_similarity: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,8 +333,10 @@ class MemoryRecord:
     """A stored memory of any kind, in one uniform shape (what get/get_all/search return).
 
     ``attributes`` holds the kind-specific fields: for facts subject/predicate/object,
-    importance, strength, recall_count, last_recalled_at, superseded_by; for events role and
-    speaker are also top-level; for tree nodes parent_id, depth, child_count.
+    relation, value_type (the triple), importance, strength, recall_count, last_recalled_at,
+    superseded_by; for events outdated_by (``"fact_N"`` when a fact this event stated was
+    superseded by fact N: the event states an outdated value), and role and speaker are also
+    top-level; for tree nodes parent_id, depth, child_count.
     """
 
     ref: MemoryRef

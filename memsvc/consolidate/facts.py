@@ -6,8 +6,10 @@ always see the same story.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from memsvc.policies.decay import reinforce
@@ -17,7 +19,7 @@ from memsvc.store import history as hist
 from memsvc.store import tables as t
 from memsvc.types import FactStatus, MemoryKind, MemoryRef, Scope, merge_ids
 
-__all__ = ["apply_plan"]
+__all__ = ["apply_plan", "mark_outdated"]
 
 _ACTOR = "consolidation"
 
@@ -46,12 +48,28 @@ def apply_plan(
         inserted.append(row.id)
         touched.append(row.id)
         _history(session, namespace_id, row, "add", None, plan.reason, now)
+        if row.superseded_by is not None:
+            mark_outdated(session, row.source_event_ids or (), by=row.superseded_by, keep=())
     if plan.supersede is not None:
         target = _target(session, namespace_id, plan.supersede.target_id)
         before = hist.snapshot(target)
         target.valid_to = plan.supersede.valid_to
         target.status = FactStatus.SUPERSEDED.value
         target.superseded_by = inserted[0] if inserted else None
+        target.updated_at = now
+        touched.append(target.id)
+        _history(session, namespace_id, target, "invalidate", before, plan.reason, now)
+        if inserted:
+            new_sources = plan.insert.source_event_ids if plan.insert else ()
+            mark_outdated(session, target.source_event_ids or (), by=inserted[0], keep=new_sources)
+    for cut in plan.reclose:
+        if not inserted:
+            break
+        target = _target(session, namespace_id, cut.target_id)
+        before = hist.snapshot(target)
+        target.valid_to = cut.valid_to
+        target.status = FactStatus.SUPERSEDED.value
+        target.superseded_by = inserted[0]
         target.updated_at = now
         touched.append(target.id)
         _history(session, namespace_id, target, "invalidate", before, plan.reason, now)
@@ -111,9 +129,11 @@ def _insert(
         subject=spec.subject,
         predicate=spec.predicate,
         object=spec.object,
+        relation=spec.relation,
+        value_type=spec.value_type,
         source_event_ids=list(spec.source_event_ids),
         episode_id=episode_id,
-        meta={},
+        meta={"negated": True} if spec.negated else {},
         importance=spec.importance,
         strength=spec.strength,
         recall_count=0,
@@ -128,6 +148,24 @@ def _insert(
     session.add(row)
     session.flush()
     return row
+
+
+def mark_outdated(
+    session: Session, event_ids: Sequence[int], *, by: int, keep: Sequence[int]
+) -> None:
+    """Mark ``event_ids`` (but not ``keep``) as stating a value that fact ``by`` superseded.
+
+    An event already marked keeps its first mark; the read path ranks marked events below the
+    current fact and says on their hits which fact replaced what they state.
+    """
+    wanted = sorted(set(event_ids) - set(keep))
+    if not wanted:
+        return
+    session.execute(
+        sa.update(t.Event)
+        .where(t.Event.id.in_(wanted), t.Event.outdated_by.is_(None))
+        .values(outdated_by=by)
+    )
 
 
 def _target(session: Session, namespace_id: int, fact_id: int) -> t.Fact:

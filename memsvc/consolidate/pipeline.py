@@ -41,9 +41,12 @@ from memsvc.index.ids import decode_key
 from memsvc.index.persist import persist_vectors
 from memsvc.index.sync import IndexSync
 from memsvc.llm.base import LLMTasks, SurpriseModel
+from memsvc.llm.relations import RelationNormaliser, reading_of
 from memsvc.llm.slots import slot_of
+from memsvc.llm.triples import cue_of
+from memsvc.policies.cardinality import RelationEvidence, is_single_valued
 from memsvc.policies.segment import Segment, Segmenter, SegmentItem
-from memsvc.policies.update import FactPlan, FactRewrite, LLMUpdatePolicy
+from memsvc.policies.update import FactPlan, FactRewrite, HistoricFact, LLMUpdatePolicy
 from memsvc.store import change_log, lineage
 from memsvc.store import tables as t
 from memsvc.store.jobs import JobRow
@@ -56,16 +59,22 @@ from memsvc.types import (
     Scope,
     SummaryKind,
     Turn,
+    ValueType,
     utcnow,
 )
 
-__all__ = ["ConsolidationPipeline", "owner_of"]
+__all__ = ["ConsolidationPipeline", "owner_of", "speaker_of"]
 
 logger = logging.getLogger(__name__)
 
 _CONTEXT_TURNS = 4
 _SLOT_SCAN = 200
 _REPLANS = 3
+_EVIDENCE_SCAN = 500
+_HISTORY_SCAN = 50
+#: Relation similarity (values masked) below which a fact of the same subject is not shown.
+_RIVAL_FLOOR = 0.5
+_ROLE_NAMES = frozenset({"user", "assistant", "system", "tool"})
 
 
 def owner_of(scope: Scope) -> Scope:
@@ -73,6 +82,24 @@ def owner_of(scope: Scope) -> Scope:
     if scope.user_id is None and scope.agent_id is None:
         return scope
     return Scope(user_id=scope.user_id, agent_id=scope.agent_id)
+
+
+def speaker_of(event: t.Event) -> str:
+    """Who said an event: its speaker, else for the user's own turns the user's id as a name
+    ("alice" -> "Alice"), never the bare role "User"."""
+    if event.speaker:
+        return event.speaker
+    if event.role in _ROLE_NAMES and event.role == "user" and event.user_id:
+        name = event.user_id
+        return name[:1].upper() + name[1:]
+    return event.role
+
+
+def _value_type(value: str | None) -> ValueType | None:
+    try:
+        return ValueType(value) if value else None
+    except ValueError:
+        return None
 
 
 class ConsolidationPipeline:
@@ -95,6 +122,7 @@ class ConsolidationPipeline:
         self._indexes = indexes
         self._llm = llm
         self._policy = LLMUpdatePolicy(llm, self._cfg.decay)
+        self._relations = RelationNormaliser(embedder, threshold=self._cfg.facts.relation_threshold)
         self._tree = TreeBuilder(
             cfg=self._cfg.memtree,
             begin=begin,
@@ -198,7 +226,7 @@ class ConsolidationPipeline:
         turns = [
             Turn(
                 event_id=e.id,
-                speaker=e.speaker or e.role,
+                speaker=speaker_of(e),
                 role=e.role,
                 text=e.content,
                 occurred_at=e.occurred_at,
@@ -210,7 +238,7 @@ class ConsolidationPipeline:
             [f"{t_.speaker}: {t_.text}" for t_ in turns], SummaryKind.EPISODE
         )
         context = self._context_turns(ns_id, events[0])
-        candidates = self._llm.extract_facts(turns, context=context)
+        candidates = self._with_relations(ns_id, self._llm.extract_facts(turns, context=context))
         # One model batch for everything the episode writes; stored with it when applied.
         batch = [c.text for c in candidates] + ([summary] if summary.strip() else [])
         vectors = self._embedder.embed(batch)[: len(candidates)]
@@ -221,7 +249,13 @@ class ConsolidationPipeline:
                 neighbours = self._with_slot_rivals(
                     session, ns_id, owner, candidate, neighbours, plan
                 )
-            fact_plan = self._policy.plan(candidate, neighbours)  # the model: outside any write
+                # as this episode's earlier decisions leave them (a fact one closed is gone)
+                neighbours = plan.overlaid(
+                    self._with_relation_rivals(session, ns_id, owner, candidate, neighbours)
+                )
+                history = self._history_rivals(session, ns_id, owner, candidate)
+            # the model: outside any write
+            fact_plan = self._policy.plan(candidate, neighbours, history)
             plan.add(fact_plan, vectors[i])
         return plan
 
@@ -288,6 +322,160 @@ class ConsolidationPipeline:
             "episode of %d events consolidated: %d candidate facts", len(events), len(plan.facts)
         )
 
+    def _with_relations(
+        self, ns_id: int, candidates: Sequence[FactCandidate]
+    ) -> list[FactCandidate]:
+        """Name each triple's relation and decide whether it holds one value at a time."""
+        triples = [
+            i
+            for i, c in enumerate(candidates)
+            if c.subject and c.predicate and c.object and c.relation is None
+        ]
+        out = list(candidates)
+        names = self._relations.name(
+            [
+                reading_of(str(c.subject), str(c.predicate), str(c.object), c.value_type)
+                for c in (candidates[i] for i in triples)
+            ]
+        )
+        for i, name in zip(triples, names, strict=True):
+            out[i] = replace(out[i], relation=name)
+        wanted = {c.relation for c in out if c.relation}
+        evidence = self._evidence(ns_id, wanted) if wanted else {}
+        cfg, priors = self._cfg.facts, self._relations.single_valued
+        for i, c in enumerate(out):
+            if c.relation and c.single_valued is None:
+                single = is_single_valued(
+                    c.relation,
+                    evidence=evidence.get(c.relation, RelationEvidence()),
+                    prior=priors.get(c.relation),
+                    cue=c.cue,
+                    single=cfg.single_valued,
+                    multi=cfg.multi_valued,
+                )
+                out[i] = replace(c, single_valued=single)
+        return out
+
+    def _evidence(self, ns_id: int, relations: set[str]) -> dict[str, RelationEvidence]:
+        """What the namespace's facts of each relation say about its cardinality."""
+        out: dict[str, RelationEvidence] = {}
+        with self._begin() as session:
+            for relation in sorted(relations):
+                stmt = (
+                    sa.select(t.Fact.text, t.Fact.subject, t.Fact.object, t.Fact.status)
+                    .where(t.Fact.namespace_id == ns_id, t.Fact.relation == relation)
+                    .order_by(t.Fact.id.desc())
+                    .limit(_EVIDENCE_SCAN)
+                )
+                change = addition = 0
+                values: dict[str, set[str]] = {}
+                for text, subject, value, status in session.execute(stmt):
+                    cue = cue_of(text)
+                    change += cue == "change"
+                    addition += cue == "addition"
+                    if status == FactStatus.ACTIVE.value and subject and value:
+                        values.setdefault(subject.casefold(), set()).add(value.casefold())
+                concurrent = sum(1 for held in values.values() if len(held) > 1)
+                out[relation] = RelationEvidence(change, addition, concurrent, len(values))
+        return out
+
+    def _with_relation_rivals(
+        self,
+        session: Session,
+        ns_id: int,
+        owner: Scope,
+        candidate: FactCandidate,
+        neighbours: list[KnownFact],
+    ) -> list[KnownFact]:
+        """Add the active facts of the candidate's subject whose relation is the candidate's
+        (same name, or alike with the values masked), and say how alike each relation is.
+
+        Conflicts are found by structure, not by wording: "Dana lives in Lisbon" and "Porto is
+        home now" share little text, but one subject and one relation.
+        """
+        if not candidate.subject or not candidate.relation or not candidate.object:
+            return neighbours
+        session.flush()
+        stmt = (
+            sa.select(t.Fact)
+            .where(
+                scope_clause(t.Fact, ns_id, owner),
+                t.Fact.status == FactStatus.ACTIVE.value,
+                sa.func.lower(t.Fact.subject) == candidate.subject.lower(),
+                t.Fact.relation.is_not(None),
+            )
+            .order_by(t.Fact.valid_from.desc())
+            .limit(_SLOT_SCAN)
+        )
+        rows = {f.id: f for f in session.scalars(stmt)}
+        known = {k.id: k for k in neighbours}
+        same_subject = [
+            f
+            for f in rows.values()
+            if f.object and f.predicate and (f.id not in known or known[f.id].relation)
+        ]
+        if not same_subject:
+            return neighbours
+        other = [f for f in same_subject if f.relation != candidate.relation]
+        sims = dict.fromkeys((f.id for f in same_subject), 1.0)
+        if other:
+            mine = reading_of(
+                candidate.subject, str(candidate.predicate), candidate.object, candidate.value_type
+            )
+            theirs = [
+                reading_of(str(f.subject), str(f.predicate), str(f.object), f.value_type)
+                for f in other
+            ]
+            sims.update(
+                zip((f.id for f in other), self._relations.similarity(mine, theirs), strict=True)
+            )
+        rivals = [f for f in same_subject if sims[f.id] >= _RIVAL_FLOOR]
+        fresh = [f for f in rivals if f.id not in known]
+        text_sims: dict[int, float] = {}
+        if fresh:
+            vectors = self._embedder.embed([candidate.text, *[f.text for f in fresh]])
+            text_sims = {
+                f.id: float(np.dot(vectors[0], vectors[j + 1])) for j, f in enumerate(fresh)
+            }
+        out = [
+            replace(k, relation_similarity=sims[k.id]) if k.id in sims else k for k in neighbours
+        ]
+        out += [
+            KnownFact(
+                id=f.id,
+                text=f.text,
+                valid_from=f.valid_from,
+                similarity=text_sims[f.id],
+                subject=f.subject,
+                predicate=f.predicate,
+                object=f.object,
+                relation=f.relation,
+                value_type=_value_type(f.value_type),
+                relation_similarity=sims[f.id],
+            )
+            for f in fresh
+        ]
+        return out
+
+    def _history_rivals(
+        self, session: Session, ns_id: int, owner: Scope, candidate: FactCandidate
+    ) -> list[HistoricFact]:
+        """Superseded facts of the candidate's subject and relation (for out-of-order history)."""
+        if not candidate.subject or not candidate.relation or candidate.single_valued is not True:
+            return []
+        stmt = (
+            sa.select(t.Fact.id, t.Fact.object, t.Fact.valid_from, t.Fact.valid_to)
+            .where(
+                scope_clause(t.Fact, ns_id, owner),
+                t.Fact.status == FactStatus.SUPERSEDED.value,
+                sa.func.lower(t.Fact.subject) == candidate.subject.lower(),
+                t.Fact.relation == candidate.relation,
+            )
+            .order_by(t.Fact.valid_from.desc())
+            .limit(_HISTORY_SCAN)
+        )
+        return [HistoricFact(*row) for row in session.execute(stmt)]
+
     def _with_slot_rivals(
         self,
         session: Session,
@@ -303,7 +491,7 @@ class ConsolidationPipeline:
         yet one must invalidate the other; the update policy only sees what it is shown.
         """
         slot = slot_of(candidate.predicate)
-        if slot is None or not candidate.subject:
+        if slot is None or not candidate.subject or candidate.relation is not None:
             return neighbours
         stmt = (
             sa.select(t.Fact)
@@ -437,6 +625,8 @@ class _EpisodePlan:
             subject=row.subject,
             predicate=row.predicate,
             object=row.object,
+            relation=row.relation,
+            value_type=_value_type(row.value_type),
         )
 
     def fresh_known(self) -> list[KnownFact]:
@@ -476,6 +666,8 @@ class _EpisodePlan:
                     subject=spec.subject,
                     predicate=spec.predicate,
                     object=spec.object,
+                    relation=spec.relation,
+                    value_type=_value_type(spec.value_type),
                 )
                 self.fresh.append(_Fresh(known, vector))
         if fact_plan.supersede is not None:

@@ -1,9 +1,15 @@
 """Every language task without a model: rules, embeddings and statistics (the default backend).
 
 - ``extract_facts``: :mod:`memsvc.llm.offline_facts` (statements, speaker attribution, dates).
-- ``decide``: single-valued slots and negation first (a contradiction must not be merged just
-  because the sentences look alike), then near-identical text or high cosine (MERGE), a more
-  specific version of a neighbour (UPDATE), else ADD.
+- ``decide``: structure first. A neighbour with the same subject and relation (the same name,
+  or relation phrases alike with the values masked) and the same value is the same fact (MERGE),
+  or is closed by a negated candidate (INVALIDATE); one with another value is superseded when
+  the relation holds one value at a time (``FactCandidate.single_valued``), refined when the new
+  value is a more specific form (UPDATE), and otherwise left alone: it is never merged with a
+  candidate just because their sentences look alike ("has a cat named Luna" / "... Max").
+  Then, for facts that are no triples, the older rules: single-valued slots and negation (a
+  contradiction must not be merged because the sentences look alike), near-identical text or
+  high cosine (MERGE), a more specific version of a neighbour (UPDATE), else ADD.
 - ``summarize`` / ``aggregate``: the most central sentences within a length bound.
 - ``refine_query``: pseudo-relevance feedback, the question plus distinctive terms of what the
   last round found (the "thought" of iterative retrieval, ALGORITHMS.md §4.2, without a model).
@@ -13,7 +19,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from memsvc.config import LLMSettings
 from memsvc.embed.base import Embedder
@@ -95,11 +101,13 @@ class OfflineLLMTasks:
         *,
         merge_threshold: float = 0.9,
         related_threshold: float = 0.6,
+        same_relation_threshold: float = 0.8,
         summary_chars: Mapping[SummaryKind, int] | None = None,
     ) -> None:
         self._embedder = embedder
         self._merge = merge_threshold
         self._related = related_threshold
+        self._same_relation = same_relation_threshold
         self._summary_chars = dict(summary_chars or DEFAULT_SUMMARY_CHARS)
         self._usage = LLMUsage()
         self._lock = threading.Lock()
@@ -133,14 +141,76 @@ class OfflineLLMTasks:
     def decide(self, candidate: FactCandidate, neighbours: Sequence[KnownFact]) -> Decision:
         """Slot conflicts and negation, then duplicates, refinements, else ADD."""
         self._count()
-        new = _triple_of(candidate.text, candidate.subject, candidate.predicate, candidate.object)
         ranked = sorted(neighbours, key=lambda n: -n.similarity)
-        for rule in (self._slot_rule, self._negation_rule, self._text_rule):
-            for old in ranked:
+        rivals = [n for n in ranked if self._same_relation_of(candidate, n)]
+        decision = self._triple_rule(candidate, rivals)
+        if decision is not None:
+            return decision
+        others = [n for n in ranked if n not in rivals]
+        rules: list[Callable[[FactCandidate, Triple | None, KnownFact], Decision | None]] = [
+            self._negation_rule,
+            self._text_rule,
+        ]
+        new: Triple | None = None
+        if candidate.relation is None:
+            rules.insert(0, self._slot_rule)
+            new = _triple_of(
+                candidate.text, candidate.subject, candidate.predicate, candidate.object
+            )
+        for rule in rules:
+            for old in others:
                 decision = rule(candidate, new, old)
                 if decision is not None:
                     return decision
         return Decision(DecisionOp.ADD, "no existing fact says the same or the opposite")
+
+    def _same_relation_of(self, cand: FactCandidate, old: KnownFact) -> bool:
+        """Whether ``old`` is about the candidate's subject and relation (values aside)."""
+        if not (cand.subject and cand.relation and cand.object and old.subject and old.object):
+            return False
+        if cand.subject.casefold() != old.subject.casefold() or old.relation is None:
+            return False
+        if cand.relation == old.relation:
+            return True
+        return (old.relation_similarity or 0.0) >= self._same_relation
+
+    def _triple_rule(self, cand: FactCandidate, rivals: Sequence[KnownFact]) -> Decision | None:
+        """Same subject and relation: same value, a negation of it, a refinement, a change."""
+        assert cand.object is not None or not rivals
+        for old in rivals:
+            if old.object is not None and same_value(cand.object or "", old.object):
+                if cand.negated:
+                    return Decision(
+                        DecisionOp.INVALIDATE,
+                        f"{cand.subject}: {cand.relation} {old.object} no longer holds",
+                        old.id,
+                    )
+                return Decision(DecisionOp.MERGE, "the same subject, relation and value", old.id)
+        if cand.negated:
+            return None
+        for old in rivals:
+            if old.object is not None and value_refines(cand.object or "", old.object):
+                return Decision(
+                    DecisionOp.UPDATE,
+                    f"a more specific {cand.relation} of {cand.subject}",
+                    old.id,
+                    cand.text,
+                )
+        if cand.single_valued and rivals:
+            old = max(rivals, key=lambda n: n.valid_from)
+            return Decision(
+                DecisionOp.INVALIDATE,
+                f"{cand.subject} has one {cand.relation} at a time: the new value replaces "
+                f"{old.object}",
+                old.id,
+            )
+        if rivals:
+            return Decision(
+                DecisionOp.ADD,
+                f"{cand.relation} holds several values: {cand.object} joins "
+                + ", ".join(str(r.object) for r in rivals[:3]),
+            )
+        return None
 
     def _slot_rule(
         self, cand: FactCandidate, new: Triple | None, old: KnownFact

@@ -5,14 +5,21 @@ is kept when it says something about the speaker (first person, or an implied "I
 continue my edu") or about a person named in the conversation. It is then rewritten in the third
 person (:mod:`memsvc.llm.attribution`), its relative dates are made absolute from the turn's
 time (:mod:`memsvc.llm.dates`), and a (subject, predicate, object) is read from it when one of
-the common patterns fits (:mod:`memsvc.llm.slots`).
+the common shapes fits (:mod:`memsvc.llm.triples`): the subject, the relation phrase, the value
+and its type, negation and update cues. A sentence is first cut into clauses that each state
+one thing ("I moved to Porto and started at Acme" -> two facts); a fact about someone else
+names them ("My sister Ana moved to Rome" -> "Ana moved to Rome", "She" -> the person last
+named); when the text says when something happened ("two weeks ago", "since March 2023") the
+fact holds from then, not from when it was said.
 """
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from memsvc.llm.attribution import third_person
 from memsvc.llm.dates import resolve_relative_dates
@@ -24,8 +31,9 @@ from memsvc.llm.sentences import (
     split_sentences,
     strip_interjections,
 )
-from memsvc.llm.slots import Triple, extract_triple, slot_of
-from memsvc.types import FactCandidate, Turn
+from memsvc.llm.slots import Triple, slot_of
+from memsvc.llm.triples import read_triple, split_clauses
+from memsvc.types import FactCandidate, Turn, utc
 
 __all__ = [
     "Statement",
@@ -59,7 +67,42 @@ _DATE_OR_NUMBER = re.compile(
     r"\b(?:\d+|January|February|March|April|May|June|July|August|"
     r"September|October|November|December)\b"
 )
-_MIN_WORDS = 4
+_MIN_WORDS = 3
+# "I'm in Lisbon now", "I'm really into pottery": short, but a value is named.
+_VALUE_SHAPE = re.compile(
+    r"(?<!^)(?<![.!?] )\b(?!I\b|I['\u2019])[A-Z][a-z]+|"
+    r"\b(?:into|in|at|with|to|for|as)\s+(?:the\s+)?[a-z]{3,}"
+)
+_EMPTY_ENDS = frozenset({"it", "that", "this", "them", "so", "too", "one", "there", "here"})
+_NOT_NAMES = frozenset(
+    """The A An This That These Those It There Here What When Where Why How Who Which Yes No
+    Oh Well So But And Or If Because Today Yesterday Tomorrow Everyone Someone Nobody Nothing
+    Everything Something Life Work Things Weather Traffic Thanks Thank Sure Maybe Also Anyway
+    Then Now Last Next Every Our My Your His Her Their Its We They He She You Lol Haha Wow
+    Honestly Actually Just Finally Recently Monday Tuesday Wednesday Thursday Friday Saturday
+    Sunday Speaking Hey Hi Hello Good Great Nice Cool Lots Not Never Still Most Some Any Both
+    Since After Before During Once Back Long""".split()  # noqa: SIM905 (a word list reads better as text)
+)
+_LEAD_NAME = re.compile(r"^(?P<n>[A-Z][a-z][\w\-]*)(?:['\u2019]s)?\s+[a-z]")
+# "my sister Ana moved to Rome", "my friend Ana's new job": the named relative is the subject.
+_RELATIVE_NAME = re.compile(
+    r"^(?i:my|our)\s+(?:[a-z]+\s+)?(?i:sister|brother|friend|cousin|neighbou?r|colleague|coworker|"
+    r"roommate|mom|mum|dad|mother|father|son|daughter|aunt|uncle|niece|nephew|partner|"
+    r"boss|buddy|pal|girlfriend|boyfriend|wife|husband|fianc\w*|dog|cat|puppy|kitten)\s+"
+    r"(?P<n>[A-Z][a-z][\w\-]*)\s+"
+)
+_THIRD_PRONOUN = re.compile(r"^(?:he|she)(?P<rest>(?:['\u2019]s)?\s+.+)$", re.IGNORECASE)
+_STATED_DAY = re.compile(
+    r"\b(?:on|since|around|from)\s+(?:the (?:morning|afternoon|evening|night|weekend) of\s+)?"
+    r"(?P<d>\d{1,2}) (?P<m>January|February|March|April|May|June|July|August|September|"
+    r"October|November|December) (?P<y>\d{4})\b"
+)
+_STATED_MONTH = re.compile(
+    r"\b(?:in|since|from|around)\s+(?:the week of\s+(?P<wd>\d{1,2})\s+)?(?P<m>January|"
+    r"February|March|April|May|June|July|August|September|October|November|December)"
+    r"\s+(?P<y>\d{4})\b"
+)
+_MONTHS = tuple(calendar.month_name)[1:]
 # "Caroline, you're doing great": a name addressed at the start is not the subject.
 _VOCATIVE = re.compile(r"^([A-Z][a-z]+),\s+")
 
@@ -87,27 +130,83 @@ def addressees(turns: Sequence[Turn], context: Sequence[Turn] = ()) -> list[str 
 
 
 def is_statement(sentence: str, names: frozenset[str]) -> bool:
-    """Whether ``sentence`` states something about the speaker or one of ``names``."""
-    if is_question(sentence) or is_filler(sentence) or len(sentence.split()) < _MIN_WORDS:
+    """Whether ``sentence`` states something about the speaker, one of ``names`` or another
+    person it names first ("Ana moved to Rome")."""
+    words = sentence.split()
+    if is_question(sentence) or len(words) < _MIN_WORDS:
         return False
+    if is_filler(sentence) and not (
+        len(words) >= 4 and _FIRST_PERSON.search(sentence) and _VALUE_SHAPE.search(sentence)
+    ):
+        return False
+    if len(words) < 4 and words[-1].strip(".!?,").lower() in _EMPTY_ENDS:
+        return False  # "I love it.": about nothing that can be named
     if _FIRST_PERSON.search(sentence) or _IMPLIED_START.match(sentence):
         return True
     first = re.match(r"[A-Z][\w'\u2019\-]*", sentence)
-    return first is not None and first[0].removesuffix("'s").removesuffix("\u2019s") in names
+    if first is None:
+        return False
+    name = first[0].removesuffix("'s").removesuffix("\u2019s")
+    return name in names or _person_name(sentence) is not None
+
+
+def _person_name(sentence: str) -> str | None:
+    """The name a sentence starts with, when it looks like a person's ("Ana moved ...")."""
+    match = _LEAD_NAME.match(sentence)
+    if match is None or match["n"] in _NOT_NAMES:
+        return None
+    return match["n"]
+
+
+def _resolve_people(clause: str, last_named: str | None) -> tuple[list[str], str | None]:
+    """ "my sister Ana moved" -> "My sister is Ana.", "Ana moved"; "She moved" -> "<last
+    named> moved".
+
+    Returns the clauses and the person they are about, when that is not the speaker.
+    """
+    relative = _RELATIVE_NAME.match(clause)
+    if relative is not None:
+        name = relative["n"]
+        head = clause[: relative.start("n")].strip()
+        return [f"{head} is {name}.", name + " " + clause[relative.end() :]], name
+    pronoun = _THIRD_PRONOUN.match(clause)
+    if pronoun is not None and last_named is not None:
+        return [last_named + pronoun["rest"]], last_named
+    return [clause], _person_name(clause)
 
 
 def statements(turns: Sequence[Turn], context: Sequence[Turn] = ()) -> list[Statement]:
     """The sentences of ``turns`` that state something about someone, in order."""
     names = frozenset(t.speaker for t in (*context, *turns))
     out: list[Statement] = []
+    last_named = _last_named(context, names)
     for turn, addressee in zip(turns, addressees(turns, context), strict=True):
         for raw in split_sentences(turn.text):
             sentence = strip_interjections(raw)
             sentence = re.sub(r"^(?:you know|i mean|like)\s*,\s*", "", sentence, flags=re.I)
             sentence = _VOCATIVE.sub(lambda m: "" if m[1] in names else m[0], sentence)
-            if sentence and is_statement(sentence, names):
-                out.append(Statement(turn, sentence[:1].upper() + sentence[1:], addressee))
+            if not sentence:
+                continue
+            for clause in split_clauses(sentence):
+                clause = clause[:1].upper() + clause[1:]
+                resolved, person = _resolve_people(clause, last_named)
+                if person is not None and person not in names:
+                    last_named = person
+                for part in resolved:
+                    if is_statement(part, names):
+                        out.append(Statement(turn, part[:1].upper() + part[1:], addressee))
     return out
+
+
+def _last_named(context: Sequence[Turn], names: frozenset[str]) -> str | None:
+    """The person other than the speakers named last in ``context``, for "he"/"she"."""
+    found = None
+    for turn in context:
+        for sentence in split_sentences(turn.text):
+            person = _resolve_people(strip_interjections(sentence), None)[1]
+            if person is not None and person not in names:
+                found = person
+    return found
 
 
 def importance(text: str, triple: Triple | None) -> float:
@@ -134,17 +233,43 @@ def rewrite(statement: Statement) -> str:
     return resolve_relative_dates(text, statement.turn.occurred_at)
 
 
+def stated_time(text: str, said_at: datetime) -> datetime:
+    """When what ``text`` states happened, if it gives a day or month not after ``said_at``."""
+    said = utc(said_at)
+    when = None
+    day = _STATED_DAY.search(text)
+    if day is not None:
+        when = datetime(int(day["y"]), _MONTHS.index(day["m"]) + 1, int(day["d"]), tzinfo=UTC)
+    else:
+        month = _STATED_MONTH.search(text)
+        if month is not None:
+            first = int(month["wd"]) if month["wd"] else 1
+            try:
+                when = datetime(int(month["y"]), _MONTHS.index(month["m"]) + 1, first, tzinfo=UTC)
+            except ValueError:
+                when = None
+    if when is None or when > said:
+        return said_at
+    if when.date() == said.date():
+        return said_at
+    return when.replace(hour=12)
+
+
 def candidate(statement: Statement, text: str) -> FactCandidate:
     """A :class:`FactCandidate` for ``text``, rewritten from ``statement``."""
-    triple = extract_triple(text)
+    reading = read_triple(text)
+    triple = Triple(reading.subject, reading.phrase, reading.value) if reading else None
     return FactCandidate(
         text=text,
         source_event_ids=(statement.turn.event_id,),
-        occurred_at=statement.turn.occurred_at,
-        subject=triple.subject if triple else None,
-        predicate=triple.predicate if triple else None,
-        object=triple.object if triple else None,
+        occurred_at=stated_time(text, statement.turn.occurred_at),
+        subject=reading.subject if reading else None,
+        predicate=reading.phrase if reading else None,
+        object=reading.value if reading else None,
         importance=importance(text, triple),
+        value_type=reading.value_type if reading else None,
+        negated=reading.negated if reading else False,
+        cue=reading.cue if reading else None,
     )
 
 

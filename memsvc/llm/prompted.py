@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 import threading
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from functools import partial
 
 from memsvc.llm.base import LLMUsage
@@ -29,9 +30,38 @@ from memsvc.llm.structured import (
     complete_json,
     complete_text,
 )
-from memsvc.types import Decision, DecisionOp, FactCandidate, KnownFact, SummaryKind, Turn
+from memsvc.llm.triples import cue_of
+from memsvc.types import (
+    Decision,
+    DecisionOp,
+    FactCandidate,
+    KnownFact,
+    SummaryKind,
+    Turn,
+    ValueType,
+    utc,
+)
 
 __all__ = ["PromptedTasks"]
+
+
+def _value_type(value: str | None) -> ValueType | None:
+    """The model's value type, when it is one of :class:`ValueType`."""
+    try:
+        return ValueType(value.strip().lower()) if value else None
+    except ValueError:
+        return None
+
+
+def _happened_at(value: str | None, said_at: datetime) -> datetime:
+    """The day the model says the fact became true, when it is a date not after ``said_at``."""
+    if not value:
+        return said_at
+    try:
+        day = datetime.fromisoformat(value.strip()[:10]).replace(hour=12, tzinfo=UTC)
+    except ValueError:
+        return said_at
+    return day if day.date() < utc(said_at).date() else said_at
 
 
 class PromptedTasks(abc.ABC):
@@ -82,15 +112,22 @@ class PromptedTasks(abc.ABC):
         out = []
         for fact in answer.facts:
             ids = tuple(sorted({i for i in fact.source_ids if i in by_id})) or tuple(by_id)
+            said_at = max(by_id[i].occurred_at for i in ids)
+            subject = fact.subject or None
+            if subject is not None and subject.casefold() in ("user", "the user", "assistant"):
+                subject = by_id[ids[0]].speaker  # never "User": the speaker of the turn
             out.append(
                 FactCandidate(
                     text=fact.text,
                     source_event_ids=ids,
-                    occurred_at=max(by_id[i].occurred_at for i in ids),
-                    subject=fact.subject or None,
+                    occurred_at=_happened_at(fact.happened_at, said_at),
+                    subject=subject,
                     predicate=fact.predicate or None,
                     object=fact.object or None,
                     importance=fact.importance,
+                    value_type=_value_type(fact.value_type),
+                    negated=fact.negated,
+                    cue=cue_of(fact.text),
                 )
             )
         return out

@@ -51,12 +51,19 @@ Rules:
   date of the turn in which they were said (e.g. "on 7 May 2023", "in the week of 1 May 2023").
 - Skip greetings, questions, thanks, small talk and anything that is not a fact about someone.
 - source_ids lists the id of every turn the fact comes from.
-- When the fact has a clear (subject, predicate, object), give it, with predicate in snake_case
-  (lives_in, works_at, job_title, likes, has_sister, married_to, moved_to, ...); else null.
+- Split coordinated statements: "I moved to Porto and started at Acme" is two facts.
+- When the fact has a clear (subject, relation, value), give it: subject is a person's name
+  (never "User"), predicate the relation as a short phrase ("lives in", "works at", "is
+  dating", "has a dog named"), object the value, value_type one of person, place,
+  organisation, date, quantity, thing; else null.
+- negated: true when the fact says the relation no longer holds ("I don't live in Oslo
+  anymore", "broke up with Mia"), with the value that no longer holds as object.
+- happened_at: the date (YYYY-MM-DD) the fact became true when the text says so ("two weeks
+  ago"), else null.
 - importance: 0.0 (trivial) to 1.0 (life event, identity, lasting preference).
 Answer with a JSON object only, no prose:
 {"facts": [{"text": "...", "source_ids": [1], "subject": null, "predicate": null,
-"object": null, "importance": 0.5}]}
+"object": null, "value_type": null, "negated": false, "happened_at": null, "importance": 0.5}]}
 If there is nothing worth remembering, answer {"facts": []}."""
 
 
@@ -83,19 +90,33 @@ facts already stored. Choose one operation:
   refined text in "text".
 - "invalidate": the new fact contradicts a stored fact, or says it is no longer true (someone
   moved, changed jobs, broke up...); the stored fact is retired and the new one kept.
+A stored fact with the same subject and relation but another value is replaced only when the
+relation holds one value at a time (home, employer, partner): a second pet, friend or hobby
+joins the first ("add"). The new fact says whether its relation holds one value at a time.
 target_id is the id of the stored fact concerned (null for "add").
 Answer with a JSON object only:
 {"op": "add|merge|update|invalidate", "target_id": null, "text": null, "reason": "..."}"""
 
 
+def _triple_note(subject: str | None, relation: str | None, value: str | None) -> str:
+    if not (subject and relation and value):
+        return ""
+    return f", triple ({subject}; {relation}; {value})"
+
+
 def decide_messages(candidate: FactCandidate, neighbours: Sequence[KnownFact]) -> list[ChatMessage]:
     """The update decision for ``candidate`` against ``neighbours``."""
     stored = "\n".join(
-        f"- id={n.id} (since {n.valid_from:%Y-%m-%d}, similarity {n.similarity:.2f}): {n.text}"
+        f"- id={n.id} (since {n.valid_from:%Y-%m-%d}, similarity {n.similarity:.2f}"
+        f"{_triple_note(n.subject, n.relation, n.object)}): {n.text}"
         for n in neighbours
     )
+    single = {True: "one value at a time", False: "several values at once", None: "unknown"}
     user = (
-        f"New fact (stated {candidate.occurred_at:%Y-%m-%d}): {candidate.text}\n\n"
+        f"New fact (stated {candidate.occurred_at:%Y-%m-%d}"
+        f"{_triple_note(candidate.subject, candidate.relation, candidate.object)}"
+        f"{', negated' if candidate.negated else ''}; "
+        f"its relation holds {single[candidate.single_valued]}): {candidate.text}\n\n"
         f"Stored facts:\n{stored or '(none)'}"
     )
     return [{"role": "system", "content": _DECIDE_SYSTEM}, {"role": "user", "content": user}]

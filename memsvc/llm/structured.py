@@ -57,6 +57,9 @@ class ExtractedFact(BaseModel):
     subject: str | None = Field(default=None, max_length=200)
     predicate: str | None = Field(default=None, max_length=100)
     object: str | None = Field(default=None, max_length=300)
+    value_type: str | None = Field(default=None, max_length=20)
+    negated: bool = False
+    happened_at: str | None = Field(default=None, max_length=40)
     importance: float = Field(default=0.5, ge=0.0, le=1.0)
 
     @field_validator("text")

@@ -42,9 +42,11 @@ __all__ = [
     "FactReinforce",
     "FactRewrite",
     "FactSupersede",
+    "HistoricFact",
     "LLMUpdatePolicy",
     "UpdatePolicy",
     "build_plan",
+    "reclose_history",
 ]
 
 logger = logging.getLogger(__name__)
@@ -71,6 +73,9 @@ class FactInsert:
     subject: str | None = None
     predicate: str | None = None
     object: str | None = None
+    relation: str | None = None
+    value_type: str | None = None
+    negated: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +133,10 @@ class FactPlan:
     supersede: FactSupersede | None = None
     reinforce: FactReinforce | None = None
     rewrite: FactRewrite | None = None
+    #: Facts already superseded whose validity the inserted (older, late-arriving) fact cuts
+    #: short: ``valid_to`` moves back to the inserted fact's ``valid_from`` and
+    #: ``superseded_by`` names it (history imported out of order lands in order).
+    reclose: tuple[FactSupersede, ...] = ()
 
     @property
     def target_id(self) -> int | None:
@@ -144,8 +153,14 @@ class FactPlan:
 class UpdatePolicy(Protocol):
     """Decides what a candidate fact does to its most similar existing facts."""
 
-    def plan(self, candidate: FactCandidate, neighbours: Sequence[KnownFact]) -> FactPlan:
-        """The writes for ``candidate`` given its ``neighbours`` (most similar active facts)."""
+    def plan(
+        self,
+        candidate: FactCandidate,
+        neighbours: Sequence[KnownFact],
+        history: Sequence[HistoricFact] = (),
+    ) -> FactPlan:
+        """The writes for ``candidate`` given its ``neighbours`` (most similar active facts)
+        and ``history`` (superseded facts of the same subject and relation)."""
         ...
 
 
@@ -165,8 +180,14 @@ class LLMUpdatePolicy:
         self._llm = llm
         self._decay = decay
 
-    def plan(self, candidate: FactCandidate, neighbours: Sequence[KnownFact]) -> FactPlan:
-        """Decide on ``candidate`` and return the validated plan."""
+    def plan(
+        self,
+        candidate: FactCandidate,
+        neighbours: Sequence[KnownFact],
+        history: Sequence[HistoricFact] = (),
+    ) -> FactPlan:
+        """Decide on ``candidate`` and return the validated plan (see :func:`reclose_history`
+        for ``history``)."""
         if not neighbours:
             decision = Decision(op=DecisionOp.ADD, reason="no similar fact")
         else:
@@ -177,7 +198,41 @@ class LLMUpdatePolicy:
                 )
             else:
                 decision = self._llm.decide(candidate, neighbours)
-        return build_plan(candidate, decision, neighbours, decay=self._decay)
+        plan = build_plan(candidate, decision, neighbours, decay=self._decay)
+        return reclose_history(plan, candidate, history)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoricFact:
+    """A superseded fact of the candidate's subject and relation, with its validity."""
+
+    id: int
+    object: str | None
+    valid_from: datetime
+    valid_to: datetime | None
+
+
+def reclose_history(
+    plan: FactPlan, candidate: FactCandidate, history: Sequence[HistoricFact]
+) -> FactPlan:
+    """Cut short the superseded facts whose validity the inserted fact falls inside.
+
+    Only for a single-valued relation and a plan that inserts a fact with another value: values
+    Berlin (January), Paris (March), Rome (May) imported as Rome, Berlin, Paris leave Berlin
+    valid until May; Paris arriving closes Berlin in March.
+    """
+    if plan.insert is None or candidate.single_valued is not True or candidate.negated:
+        return plan
+    start = plan.insert.valid_from
+    value = _normalise(candidate.object or "")
+    recloses = tuple(
+        FactSupersede(target_id=h.id, valid_to=start)
+        for h in history
+        if utc(h.valid_from) < start
+        and (h.valid_to is None or utc(h.valid_to) > start)
+        and _normalise(h.object or "") != value
+    )
+    return replace(plan, reclose=recloses) if recloses else plan
 
 
 def build_plan(
@@ -220,6 +275,9 @@ def _insert(candidate: FactCandidate, decay: DecaySettings) -> FactInsert:
         subject=candidate.subject,
         predicate=candidate.predicate,
         object=candidate.object,
+        relation=None if candidate.negated else candidate.relation,
+        value_type=None if candidate.value_type is None else candidate.value_type.value,
+        negated=candidate.negated,
     )
 
 

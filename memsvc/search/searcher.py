@@ -17,6 +17,7 @@ indexes and database. One search is one read transaction.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -370,10 +371,19 @@ class Searcher:
         return self._demote_redundant(out)
 
     def _prior(self, run: _Run, record: MemoryRecord) -> float:
-        """Multiplier for the people the query names and for aggregate kinds."""
+        """Multiplier for the people the query names, for aggregate kinds, for current facts
+        about a person the query names, and for events that state an outdated value."""
         prior = 1.0 if record.kind in _SPECIFIC else self._cfg.aggregate_weight
         if speaker_match(run.plan.names, speaker=record.speaker, text=record.content):
             prior *= 1.0 + self._cfg.speaker_weight
+        attrs = record.attributes
+        if record.kind is MemoryKind.EVENT:
+            if attrs.get("outdated_by") and run.request.as_of is None:
+                prior *= self._cfg.outdated_weight
+        elif record.kind is MemoryKind.FACT and attrs.get("relation"):
+            subject = attrs.get("subject")
+            if subject and names_subject(run.request.query, str(subject)):
+                prior *= 1.0 + self._cfg.current_fact_weight
         return prior
 
     def _demote_redundant(self, ranked: list[_Ranked]) -> list[_Ranked]:
@@ -428,6 +438,11 @@ class Searcher:
             )
             for r in ranked
         ]
+
+
+def names_subject(query: str, subject: str) -> bool:
+    """Whether ``query`` names ``subject`` ("Where does Dana live?" names "Dana")."""
+    return re.search(rf"\b{re.escape(subject)}\b", query, re.IGNORECASE) is not None
 
 
 def _merge_neighbours(

@@ -27,6 +27,8 @@ _SNAPSHOT_FIELDS = (
     "subject",
     "predicate",
     "object",
+    "relation",
+    "value_type",
     "metadata",
     "occurred_at",
 )

@@ -66,12 +66,15 @@ def record_from(kind: MemoryKind, row: Any) -> MemoryRecord:
             metadata=dict(row.meta or {}),
             source_event_ids=(row.id,),
             episode_id=row.episode_id,
+            attributes=({"outdated_by": f"fact_{row.outdated_by}"} if row.outdated_by else {}),
         )
     if kind is MemoryKind.FACT:
         attrs: dict[str, Any] = {
             "subject": row.subject,
             "predicate": row.predicate,
             "object": row.object,
+            "relation": row.relation,
+            "value_type": row.value_type,
             "importance": row.importance,
             "strength": row.strength,
             "recall_count": row.recall_count,

@@ -155,6 +155,9 @@ class Event(Base):
     episode_id: Mapped[int | None] = mapped_column(
         sa.BigInteger, sa.ForeignKey("episode.id", ondelete="SET NULL"), nullable=True
     )
+    #: The fact whose arrival superseded a fact this event stated: the event now states an
+    #: outdated value (derived by consolidation; ``None`` while everything it said holds).
+    outdated_by: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
 
 
 class Episode(Base):
@@ -181,11 +184,18 @@ class Episode(Base):
 
 class Fact(Base):
     """One atomic fact, bi-temporal: valid_from/valid_to in event time, created_at in system
-    time."""
+    time.
+
+    Where the text allows, the fact is a triple: ``subject`` (a named person), ``relation`` (the
+    normalised relation, e.g. ``lives_in``; ``predicate`` keeps the phrase as written, e.g.
+    ``moved to``), ``object`` (the value) and ``value_type`` (person, place, organisation, date,
+    quantity or thing). All four are ``None`` for a fact that is not a triple.
+    """
 
     __tablename__ = "fact"
     __table_args__ = (
         sa.Index("ix_fact_scope_status", "namespace_id", "user_id", "status"),
+        sa.Index("ix_fact_subject_relation", "namespace_id", "user_id", "subject", "relation"),
         sa.CheckConstraint(
             "status in ('active', 'superseded', 'forgotten', 'deleted')", name="status"
         ),
@@ -200,6 +210,8 @@ class Fact(Base):
     subject: Mapped[str | None] = mapped_column(sa.String(256))
     predicate: Mapped[str | None] = mapped_column(sa.String(256))
     object: Mapped[str | None] = mapped_column(sa.Text)
+    relation: Mapped[str | None] = mapped_column(sa.String(128))
+    value_type: Mapped[str | None] = mapped_column(sa.String(16))
     source_event_ids: Mapped[list[int]] = mapped_column(JSONType, default=list)
     episode_id: Mapped[int | None] = mapped_column(
         sa.BigInteger, sa.ForeignKey("episode.id", ondelete="SET NULL"), nullable=True

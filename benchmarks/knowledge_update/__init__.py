@@ -1,0 +1,1 @@
+"""Knowledge-update benchmark: people whose home, employer, partner, pets... change over time."""
