@@ -26,6 +26,7 @@ import os
 import shutil
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -123,7 +124,10 @@ def _export_onnx(model: Any, folder: Path) -> None:
     shapes = {
         name: {0: batch, 1: tokens} for name in ("input_ids", "attention_mask", "token_type_ids")
     }
-    with torch.no_grad():
+    # The dynamo exporter warns about its own internals (deprecated pytree APIs, merged dynamic
+    # axes); the export is checked against the float model below, which is what matters.
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         program = torch.onnx.export(
             Pooled().eval(),
             args,
@@ -208,7 +212,9 @@ def _build_onnx(
 ) -> dict[str, Any]:
     _export_onnx(model, folder)
     _copy_tokenizer(source_dir, folder)
-    dim = int(model.get_sentence_embedding_dimension())
+    # sentence-transformers 5 renamed it (the old name warns)
+    size = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    dim = int(size())
     meta: dict[str, Any] = {
         "format": "onnx",
         "dim": dim,
