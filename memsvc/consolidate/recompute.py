@@ -132,6 +132,7 @@ def remove_sources(
         reason=reason,
         explicit=start,
     )
+    _clear_outdated_marks(session, namespace_id, removed)
     _mark(
         session,
         namespace_id,
@@ -618,3 +619,21 @@ def _leaves(session: Session, node_id: int) -> list[str]:
             return [node.content]
     out.sort(key=lambda x: (x[0], x[1]))
     return [c for _, _, c in out]
+
+
+def _clear_outdated_marks(session: Session, namespace_id: int, removed: set[lineage.Ref]) -> None:
+    """Events marked as stating a value that a removed fact superseded are no longer outdated.
+
+    ``event.outdated_by`` is derived from the superseding fact: when that fact goes, the mark
+    (and the ranking penalty and attribute it brings) goes with it.
+    """
+    facts = sorted(i for kind, i in removed if kind == MemoryKind.FACT.value)
+    for start in range(0, len(facts), 500):
+        session.execute(
+            sa.update(t.Event)
+            .where(
+                t.Event.namespace_id == namespace_id,
+                t.Event.outdated_by.in_(facts[start : start + 500]),
+            )
+            .values(outdated_by=None)
+        )

@@ -139,3 +139,21 @@ def test_a_negation_closes_the_fact_it_negates(svc: MemoryService) -> None:
     (mia,) = [f for f in _with(_facts(svc, "u5"), "Mia") if f.relation == "partner"]
     assert mia.status == FactStatus.SUPERSEDED.value
     assert mia.valid_to is not None and mia.valid_to.date() == (T0 + timedelta(days=30)).date()
+
+
+def test_deleting_the_superseding_fact_clears_the_outdated_marks(svc: MemoryService) -> None:
+    _say(svc, "u6", "Mira", "I work at Globex.", T0)
+    _say(svc, "u6", "Mira", "I quit Globex and started at Initech.", T0 + timedelta(days=90))
+
+    def marks() -> dict[str, int | None]:
+        with svc.read() as s:
+            rows = s.execute(
+                sa.select(t.Event.content, t.Event.outdated_by).where(t.Event.user_id == "u6")
+            )
+            return {str(row[0]): row[1] for row in rows}
+
+    by = marks()["I work at Globex."]
+    assert by is not None
+    svc.delete(f"fact_{by}")
+    # read from the store: the mark named a fact that is gone, so it goes with it
+    assert marks()["I work at Globex."] is None
