@@ -251,7 +251,7 @@ class ConsolidationPipeline:
                 )
                 # as this episode's earlier decisions leave them (a fact one closed is gone)
                 neighbours = plan.overlaid(
-                    self._with_relation_rivals(session, ns_id, owner, candidate, neighbours)
+                    self._with_relation_rivals(session, ns_id, owner, candidate, neighbours, plan)
                 )
                 history = self._history_rivals(session, ns_id, owner, candidate)
             # the model: outside any write
@@ -386,6 +386,7 @@ class ConsolidationPipeline:
         owner: Scope,
         candidate: FactCandidate,
         neighbours: list[KnownFact],
+        plan: _EpisodePlan,
     ) -> list[KnownFact]:
         """Add the active facts of the candidate's subject whose relation is the candidate's
         (same name, or alike with the values masked), and say how alike each relation is.
@@ -431,6 +432,8 @@ class ConsolidationPipeline:
             )
         rivals = [f for f in same_subject if sims[f.id] >= _RIVAL_FLOOR]
         fresh = [f for f in rivals if f.id not in known]
+        for f in fresh:  # re-checked when the plan is applied, like every fact it read
+            plan.read.setdefault(int(f.id), f.updated_at)
         text_sims: dict[int, float] = {}
         if fresh:
             vectors = self._embedder.embed([candidate.text, *[f.text for f in fresh]])
