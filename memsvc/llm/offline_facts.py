@@ -73,6 +73,24 @@ _VALUE_SHAPE = re.compile(
     r"(?<!^)(?<![.!?] )\b(?!I\b|I['\u2019])[A-Z][a-z]+|"
     r"\b(?:into|in|at|with|to|for|as)\s+(?:the\s+)?[a-z]{3,}"
 )
+# "I'm a nurse.": short, but it names a role
+_ROLE_SHAPE = re.compile(
+    r"^(?:I['\u2019]m|I am|I['\u2019]ve become|I became|we['\u2019]re)\s+(?:now\s+)?(?:a|an)\s+"
+    r"[a-z]{3,}",
+    re.IGNORECASE,
+)
+# "Sushi isn't my favourite food anymore; ramen is.": the second clause borrows the first's
+_DENIED = re.compile(
+    r"^(?P<a>.+?)\s+(?:isn['\u2019]t|is not|is no longer|aren['\u2019]t|are not)\s+(?P<rest>.+?)"
+    r"(?:\s*,?\s+(?:anymore|any more))?[.!]?$",
+    re.IGNORECASE,
+)
+_ELLIPSIS = re.compile(r"^(?P<v>[\w'\u2019\- ]{1,40}?)\s+(?:is|are)(?:\s+now)?[.!]?$", re.I)
+# "Ravi says he moved to Oslo", "Ravi told me that she is a nurse now": reported statements
+_REPORTED = re.compile(
+    r"^(?P<n>[A-Z][a-z][\w\-]*)\s+(?:says|said|told me|tells me|mentioned|wrote|texted me|"
+    r"let me know|informed me)\s*,?\s+(?:that\s+)?(?P<c>.+)$"
+)
 _EMPTY_ENDS = frozenset({"it", "that", "this", "them", "so", "too", "one", "there", "here"})
 _NOT_NAMES = frozenset(
     """The A An This That These Those It There Here What When Where Why How Who Which Yes No
@@ -136,7 +154,8 @@ def is_statement(sentence: str, names: frozenset[str]) -> bool:
     if is_question(sentence) or len(words) < _MIN_WORDS:
         return False
     if is_filler(sentence) and not (
-        len(words) >= 4 and _FIRST_PERSON.search(sentence) and _VALUE_SHAPE.search(sentence)
+        (len(words) >= 4 and _FIRST_PERSON.search(sentence) and _VALUE_SHAPE.search(sentence))
+        or _ROLE_SHAPE.match(sentence)
     ):
         return False
     if len(words) < 4 and words[-1].strip(".!?,").lower() in _EMPTY_ENDS:
@@ -187,8 +206,11 @@ def statements(turns: Sequence[Turn], context: Sequence[Turn] = ()) -> list[Stat
             sentence = _VOCATIVE.sub(lambda m: "" if m[1] in names else m[0], sentence)
             if not sentence:
                 continue
+            sentence = _unreported(sentence)
+            previous = ""
             for clause in split_clauses(sentence):
                 clause = clause[:1].upper() + clause[1:]
+                clause, previous = _filled(clause, previous), clause
                 resolved, person = _resolve_people(clause, last_named)
                 if person is not None and person not in names:
                     last_named = person
@@ -196,6 +218,33 @@ def statements(turns: Sequence[Turn], context: Sequence[Turn] = ()) -> list[Stat
                     if is_statement(part, names):
                         out.append(Statement(turn, part[:1].upper() + part[1:], addressee))
     return out
+
+
+def _unreported(sentence: str) -> str:
+    """ "Ravi says he moved to Oslo" -> "Ravi moved to Oslo": a reported statement is about
+    the person who reported it when its pronoun points back to them."""
+    match = _REPORTED.match(sentence)
+    if match is None or match["n"] in _NOT_NAMES:
+        return sentence
+    name, clause = match["n"], match["c"]
+    pronoun = re.match(r"^(?:he|she|they)(?P<rest>(?:['\u2019](?:s|re|ve|d|ll))?\s+.+)$", clause, re.I)
+    if pronoun is None:
+        return sentence
+    rest = re.sub(r"^['\u2019](?:re|s)(?=\s+(?!been\b|got\b))", " is", pronoun["rest"])
+    rest = re.sub(r"^['\u2019](?:s|ve)\b", " has", rest)
+    rest = re.sub(r"^['\u2019]d\b", " had", rest)
+    rest = re.sub(r"^['\u2019]ll\b", " will", rest)
+    return name + rest
+
+
+def _filled(clause: str, previous: str) -> str:
+    """ "ramen is" after "Sushi isn't my favourite food anymore" -> "Ramen is my favourite
+    food": an elliptical clause takes what the clause before denied."""
+    ellipsis = _ELLIPSIS.match(clause)
+    denied = _DENIED.match(previous) if ellipsis is not None and previous else None
+    if ellipsis is None or denied is None:
+        return clause
+    return f"{ellipsis['v'][:1].upper()}{ellipsis['v'][1:]} is {denied['rest']}."
 
 
 def _last_named(context: Sequence[Turn], names: frozenset[str]) -> str | None:

@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from memsvc.embed.base import Embedder
-from memsvc.llm.triples import Reading, relation_text
+from memsvc.llm.triples import Reading, relation_text, relation_texts
 from memsvc.types import ValueType
 
 __all__ = ["PRIOR_RELATIONS", "RelationNormaliser", "RelationPrior", "reading_of"]
@@ -55,6 +55,12 @@ PRIOR_RELATIONS: tuple[RelationPrior, ...] = (
             "is living in a place",
             "their city is a place",
             "resides in a place",
+            "has a flat in a place",
+            "has an apartment in a place",
+            "rents a house in a place",
+            "settled in a place",
+            "moved back to a place",
+            "is in a place",
         ),
     ),
     RelationPrior(
@@ -68,6 +74,10 @@ PRIOR_RELATIONS: tuple[RelationPrior, ...] = (
             "joined an organisation",
             "is employed by an organisation",
             "their company is an organisation",
+            "their job is at an organisation",
+            "took a job with an organisation",
+            "started at an organisation",
+            "was hired by an organisation",
         ),
     ),
     RelationPrior(
@@ -83,6 +93,10 @@ PRIOR_RELATIONS: tuple[RelationPrior, ...] = (
             "is in a relationship with someone",
             "their wife is someone",
             "their husband is someone",
+            "is together with someone",
+            "is with someone",
+            "is engaged to someone",
+            "is going out with someone",
         ),
     ),
     RelationPrior(
@@ -94,6 +108,40 @@ PRIOR_RELATIONS: tuple[RelationPrior, ...] = (
             "their job is engineer",
             "is working as accountant",
             "their profession is lawyer",
+            "became a doctor",
+            "retrained as a plumber",
+            "has a job as a chef",
+            "trained as a pilot",
+            "is employed as a baker",
+        ),
+    ),
+    RelationPrior(
+        "car",
+        True,
+        (
+            "drives a Toyota",
+            "their car is a Ford",
+            "bought a Honda car",
+            "drives a BMW",
+            "is driving an Audi",
+            "got a new Fiat car",
+            "switched to a Hyundai car",
+            "owns a Volkswagen car",
+            "has a Jeep",
+            "gets around in a Jeep",
+        ),
+    ),
+    RelationPrior(
+        "favourite_food",
+        True,
+        (
+            "their favourite food is pizza",
+            "their favourite dish is lasagne",
+            "loves burgers more than any other food",
+            "the best food is pasta",
+            "is obsessed with noodles",
+            "their favourite meal is soup",
+            "loves pizza most of all",
         ),
     ),
     RelationPrior(
@@ -106,6 +154,12 @@ PRIOR_RELATIONS: tuple[RelationPrior, ...] = (
             "their dog is Rex",
             "their cat is Luna",
             "their pet is Bo",
+            "has a rabbit called a name",
+            "owns a hamster named a name",
+            "got a parrot named a name",
+            "their kitten is a name",
+            "rescued a puppy",
+            "has a pet snake",
         ),
     ),
     RelationPrior(
@@ -117,6 +171,11 @@ PRIOR_RELATIONS: tuple[RelationPrior, ...] = (
             "their hobby is painting",
             "took up climbing",
             "their pastime is chess",
+            "spends weekends on sailing",
+            "loves gardening",
+            "does yoga",
+            "got into running",
+            "goes fishing",
         ),
     ),
     RelationPrior(
@@ -127,17 +186,65 @@ PRIOR_RELATIONS: tuple[RelationPrior, ...] = (
             "is learning Italian",
             "is fluent in French",
             "their language is German",
+            "can speak Russian",
+            "their native language is Polish",
+            "learned Greek",
+            "picked up Swedish",
         ),
     ),
     RelationPrior(
         "friend",
         False,
-        ("friends with someone", "their friend is someone", "their best friend is someone"),
+        (
+            "friends with someone",
+            "their friend is someone",
+            "their best friend is someone",
+            "made friends with someone",
+            "hangs out with friend someone",
+            "their buddy is someone",
+        ),
+    ),
+    RelationPrior(
+        "family",
+        False,
+        (
+            "their sister is someone",
+            "their brother is someone",
+            "their mother is someone",
+            "their father is someone",
+            "their son is someone",
+            "their daughter is someone",
+            "their cousin is someone",
+        ),
     ),
     RelationPrior(
         "visited",
         False,
-        ("visited a place", "went to a place", "travelled to a place", "has been to a place"),
+        (
+            "visited a place",
+            "went to a place",
+            "travelled to a place",
+            "has been to a place",
+            "their trip was to a place",
+            "toured a place",
+            "went on holiday to a place",
+        ),
+    ),
+    RelationPrior(
+        "instrument",
+        False,
+        (
+            "plays the guitar",
+            "is learning the piano",
+            "practises the trumpet",
+            "their instrument is the harp",
+            "took up the clarinet",
+            "can play the organ",
+            "plays drums in a band",
+            "is learning to play the trombone",
+            "practises the accordion every day",
+            "plays the harmonica",
+        ),
     ),
 )
 
@@ -161,6 +268,10 @@ class RelationNormaliser:
         priors: relations known before any text (default :data:`PRIOR_RELATIONS`).
         threshold: the cosine to a prior's best example at or above which a phrase takes the
             prior's name.
+        floor, margin: below ``threshold``, a phrase still takes the nearest prior's name
+            when its cosine is at least ``floor`` and ahead of every other prior's by
+            ``margin`` (a value of no known type stays in the text, "plays violin", and keeps
+            cosines low while the nearest relation is plain).
     """
 
     def __init__(
@@ -169,10 +280,14 @@ class RelationNormaliser:
         priors: Sequence[RelationPrior] = PRIOR_RELATIONS,
         *,
         threshold: float = 0.72,
+        floor: float = 0.45,
+        margin: float = 0.12,
     ) -> None:
         self._embedder = embedder
         self._priors = tuple(priors)
         self._threshold = threshold
+        self._floor = floor
+        self._margin = margin
         self._lock = threading.Lock()
         self._examples: Vector | None = None
         self._owner: list[int] = []
@@ -197,16 +312,37 @@ class RelationNormaliser:
         return np.asarray(self._embedder.embed([relation_text(r) for r in readings]), np.float32)
 
     def name(self, readings: Sequence[Reading]) -> list[str]:
-        """The relation name of each reading."""
+        """The relation name of each reading.
+
+        A reading is compared through each of its :func:`relation_texts` (the value masked by
+        its type, and a capitalised value of no known type masked as a name); the best cosine
+        to a prior's example decides.
+        """
         if not readings:
             return []
         examples = self._example_vectors()
-        sims = self.embed(readings) @ examples.T
+        texts = [relation_texts(r) for r in readings]
+        flat = [t for group in texts for t in group]
+        vectors = np.asarray(self._embedder.embed(flat), dtype=np.float32)
+        sims = vectors @ examples.T
+        owners = np.asarray(self._owner)
         out = []
-        for reading, row in zip(readings, sims, strict=True):
-            best = int(np.argmax(row))
-            if float(row[best]) >= self._threshold:
-                out.append(self._priors[self._owner[best]].name)
+        row = 0
+        for reading, group in zip(readings, texts, strict=True):
+            chosen: tuple[float, int] | None = None
+            for text_sims in sims[row : row + len(group)]:
+                per_prior = np.full(len(self._priors), -1.0, dtype=np.float32)
+                np.maximum.at(per_prior, owners, text_sims)
+                order = np.argsort(-per_prior)
+                best, second = float(per_prior[order[0]]), float(per_prior[order[1]])
+                sure = best >= self._threshold or (
+                    best >= self._floor and best - second >= self._margin
+                )
+                if sure and (chosen is None or best > chosen[0]):
+                    chosen = (best, int(order[0]))
+            row += len(group)
+            if chosen is not None:
+                out.append(self._priors[chosen[1]].name)
             else:
                 out.append(_slug(reading.head) or "related_to")
         return out

@@ -22,7 +22,15 @@ from dataclasses import dataclass
 
 from memsvc.types import ValueType
 
-__all__ = ["Reading", "cue_of", "lemma", "read_triple", "relation_text", "split_clauses"]
+__all__ = [
+    "Reading",
+    "cue_of",
+    "lemma",
+    "read_triple",
+    "relation_text",
+    "relation_texts",
+    "split_clauses",
+]
 
 _NAME = r"[A-Z][\w'\u2019\-]*(?:\s+[A-Z][\w'\u2019\-]*){0,2}"
 _PRONOUN_SUBJECTS = r"(?:I|I'm|I've|I'd|I'll|we|we're|he|she|they|he's|she's|they're)"
@@ -39,6 +47,13 @@ _CARRIED_VERBS = (
 )
 # "I moved to Porto and started at Acme": the subject of the first clause carries over.
 _CARRIED_SPLIT = re.compile(rf"\s*,?\s+and\s+(?=(?:now\s+|also\s+|then\s+)?(?:{_CARRIED_VERBS})\b)")
+# "Three weeks ago I packed up and moved": the subject comes after the time
+_LEADING_TIME = re.compile(
+    r"^(?:(?:a few|several|a couple of|\d+|one|two|three|four|five|six) (?:days?|weeks?|months?|"
+    r"years?) ago|(?:last|this) (?:week|month|year|spring|summer|autumn|fall|winter|weekend)|"
+    r"recently|yesterday|today|lately)\s*,?\s+",
+    re.IGNORECASE,
+)
 _LEAD_SUBJECT = re.compile(
     rf"^(?P<s>(?:{_NAME}|I|we|he|she|they))(?:\s+(?:have|has|had|am|is|are|was|were|"
     rf"just|also|recently|finally|now))*\s+",
@@ -47,7 +62,8 @@ _LEAD_SUBJECT = re.compile(
 _NEGATION = re.compile(
     r"\b(?:no longer|not any ?more|anymore|any more|never again|used to|stopped|quit|gave up|"
     r"moved away from|moved out of|broke up with|split up with|separated from|divorced|"
-    r"sold|gave away|rehomed|left|(?:does|do|did|is|are|was|were|has|have)(?:n['\u2019]t| not))\b",
+    r"sold|gave away|rehomed|left|got rid of|"
+    r"(?:does|do|did|is|are|was|were|has|have)(?:n['\u2019]t| not))\b",
     re.IGNORECASE,
 )
 # Words that show the clause is negative even without "anymore" ("Dana doesn't speak Thai").
@@ -57,7 +73,7 @@ _NEG_WORDS = re.compile(
 )
 _END_CUES = re.compile(
     r"\b(?:moved away from|moved out of|broke up with|split up with|separated from|divorced|"
-    r"sold|gave away|rehomed|left|quit|stopped|gave up)\b",
+    r"sold|gave away|rehomed|left|quit|stopped|gave up|got rid of)\b",
     re.IGNORECASE,
 )
 _CHANGE_CUES = re.compile(
@@ -81,7 +97,8 @@ _TIME_PHRASES = re.compile(
     r"(?:a few|several|a couple of|\d+|one|two|three|four) (?:days?|weeks?|months?|years?) "
     r"before \d{1,2} \w+ \d{4}|(?:a while|a bit|some time|a long time)\s+ago|"
     r"(?:last|this|next)\s+(?:week|month|year|spring|summer|autumn|fall|winter|weekend)|"
-    r"recently|lately|these days|nowadays|at the moment|right now|for now|for a while|"
+    r"recently|lately|these days|nowadays|at the moment|right now|for now|for a while|once|"
+    r"every (?:day|week|weekend|morning|evening|night)|most of all|"
     r"for (?:a|one|two|three|\d+) (?:days?|weeks?|months?|years?)|"
     r"(?:a|one|two|three|four|five|six|\d+) (?:days?|weeks?|months?|years?) ago)\b",
     re.IGNORECASE,
@@ -92,7 +109,7 @@ _ADVERBS = re.compile(
     re.IGNORECASE,
 )
 _AUX = re.compile(
-    r"^(?:(?:has|have|had|is|are|was|were|will|would|does|do|did|got|gets|been|being)"
+    r"^(?:(?:has|have|had|is|are|was|were|will|would|can|could|does|do|did|got|gets|been|being)"
     r"(?:n['\u2019]t)?\s+)+",
     re.IGNORECASE,
 )
@@ -103,7 +120,7 @@ _DETERMINERS = re.compile(
 )
 _VALUE_END = re.compile(
     r"\s*(?:,|;|:|\(|\s-\s|\s(?:and|but|because|since|so|when|where|which|who|after|before|"
-    r"while|though|although|if|until|as|than|like|on|by|with (?:her|his|their)|"
+    r"while|though|although|if|until|as|than|more than|like|on|by|with (?:her|his|their)|"
     r"for (?:a|the|his|her|their|about)|to (?:be|get|see|work|live|study)|who|that)\s).*$",
     re.IGNORECASE,
 )
@@ -113,14 +130,22 @@ _NAMED = re.compile(
 )
 _POSSESSIVE = re.compile(
     rf"^(?P<s>{_NAME})['\u2019]s\s+(?P<noun>(?:[a-z][\w\-]*\s+){{0,2}}?[a-z][\w\-]*)\s+"
-    r"(?:is|are|was|has become|became|changed to|switched to|:)\s+(?:(?:named|called|in|at)\s+)?"
+    r"(?:is|are|was|has become|became|changed to|switched to|:)\s+(?:(?:now|also|still)\s+)?"
+    r"(?:(?:named|called|in|at|to)\s+)?"
     r"(?P<v>.+)$"
 )
 # "Sushi is Dana's favourite food", "Home for Dana is Lisbon", "Another friend of Dana's is Rosa",
 # "Another instrument Dana plays is the cello"
 _VALUE_FIRST = re.compile(
-    rf"^(?P<v>[\w'\-]+(?:\s+[\w'\-]+)?)\s+is\s+(?P<s>{_NAME})['\u2019]s\s+"
+    rf"^(?P<v>[\w'\-]+(?:\s+[\w'\-]+)?)\s+(?:is|isn['\u2019]t|is not|is no longer)\s+"
+    rf"(?P<s>{_NAME})['\u2019]s\s+"
     r"(?P<noun>(?:[a-z][\w\-]*\s+){0,2}?[a-z][\w\-]*)$"
+)
+# "Felix is a friend of Dana's", "Rosa is an old friend of Dana"
+_VALUE_OF = re.compile(
+    rf"^(?P<v>[A-Z][\w'\-]*(?:\s+[A-Z][\w'\-]*)?)\s+is\s+(?:also\s+)?(?:a|an|the)\s+"
+    rf"(?:(?:new|old|good|close|great|best)\s+)?(?P<noun>[a-z][\w\-]*)\s+of\s+"
+    rf"(?P<s>{_NAME}?)(?:['\u2019]s)?$"
 )
 _NOUN_FOR = re.compile(
     rf"^(?:(?:[Aa]nother|[Oo]ne|[Tt]he|[Aa]|[Mm]y)\s+)?(?P<noun>[A-Za-z][\w\-]*)\s+(?:for|of)\s+(?P<s>{_NAME}?)(?:['\u2019]s)?\s+is\s+(?P<v>.+)$"
@@ -140,12 +165,21 @@ _CATENATIVE = re.compile(
     r"love|loves|enjoy|enjoys|like|likes)\s+(?P<rest>[a-z]+ing\b.*)$"
 )
 _POSSESSIVE_NAMED = re.compile(
-    rf"^(?P<s>{_NAME})['\u2019]s\s+(?P<noun>(?:[a-z][\w\-]*\s+){{0,2}}?[a-z][\w\-]*)\s*,?\s+"
+    rf"^(?P<s>{_NAME})['\u2019]s\s+(?P<noun>(?:[a-z][\w\-]*\s+){{0,2}}?"
+    r"(?!(?:in|at|to|from|with|for|on|of|by|near|into)\b)[a-z][\w\-]*)\s*,?\s+"
     r"(?:named\s+|called\s+)?(?P<v>[A-Z][\w'\-]*(?:\s+[A-Z][\w'\-]*)?)(?:\s*,|\s|$)"
 )
 _FOLD = re.compile(
     r"^(?:new\s+)?(?P<noun>[a-z][\w\-]*)\s+(?P<prep>at|with|in|for|to|from|near)\s+"
     r"(?:the\s+)?(?P<v>[A-Z].*)$"
+)
+_ROLE_AS = re.compile(
+    r"^(?:new\s+)?(?P<noun>job|role|position|career|weekends|evenings|free time|spare time|"
+    r"summers)\s+(?P<prep>as|on|doing)\s+(?:(?:a|an|the)\s+)?(?P<v>[a-z].*)$"
+)
+_RELATIVE_VALUE = re.compile(
+    r"^(?P<noun>friend|buddy|pal|partner|girlfriend|boyfriend|colleague|neighbou?r|roommate)\s+"
+    r"(?P<v>[A-Z][\w'\-]*)$"
 )
 _SUBJECT = re.compile(rf"^(?P<s>{_NAME})\s+")
 _NOT_SUBJECTS = frozenset(
@@ -223,7 +257,7 @@ _PLACE_VERBS = frozenset(
     grow_up born from be arrive land rent apartment flat house home emigrate""".split()  # noqa: SIM905 (a word list reads better as text)
 )
 _PERSON_HEADS = re.compile(
-    r"\b(?:dat\w*|marri\w*|marry|engaged|partner|girlfriend|boyfriend|wife|husband|spouse|"
+    r"\b(?:dat\w*|see|be with|together|marri\w*|marry|engaged|partner|girlfriend|boyfriend|wife|husband|spouse|"
     r"fianc\w*|seeing|friend\w*|buddy|pal|roommate|colleague|sister|brother|mother|father|son|"
     r"daughter|child|kid|relationship|together|broke up|split up|separated|divorced|"
     r"engaged|break up|split up)\b",
@@ -298,7 +332,7 @@ def split_clauses(sentence: str) -> list[str]:
     for part in parts:
         pieces = [p.strip() for p in _CARRIED_SPLIT.split(part) if p.strip()]
         if len(pieces) > 1:
-            lead = _LEAD_SUBJECT.match(pieces[0])
+            lead = _LEAD_SUBJECT.match(_LEADING_TIME.sub("", pieces[0]))
             if lead is not None:
                 subject = lead["s"]
                 pieces = [pieces[0], *(f"{subject} {p}" for p in pieces[1:])]
@@ -316,7 +350,8 @@ def split_clauses(sentence: str) -> list[str]:
 
 
 def _clean_value(value: str) -> str:
-    value = _VALUE_END.sub("", value.strip())
+    value = re.sub(r"^(?:now|also|still|currently|really)\s+", "", value.strip(), flags=re.I)
+    value = _VALUE_END.sub("", value)
     value = _TIME_PHRASES.sub("", value)
     value = re.sub(r"\s+(?:now|too|also|again|anymore|any more|instead|as well)\s*$", "", value)
     value = value.strip(" .!?'\"")
@@ -340,10 +375,13 @@ def _type_of(value: str, head: str) -> ValueType:
         return ValueType.ORGANISATION
     if capitalised and _PERSON_HEADS.search(head):
         return ValueType.PERSON
-    if capitalised and (verb in _PLACE_VERBS or "home" in words):
+    if capitalised and (
+        verb in _PLACE_VERBS or "home" in words or any(w in _PLACE_VERBS for w in words[1:-1])
+    ):
         return ValueType.PLACE
     if capitalised and (
-        prep in _ORG_PREPS or verb in ("join", "employ", "employer", "quit", "leave")
+        prep in _ORG_PREPS
+        or verb in ("join", "employ", "employer", "quit", "leave", "job", "company", "workplace")
     ):
         return ValueType.ORGANISATION
     return ValueType.THING
@@ -403,6 +441,12 @@ def _value_first(text: str) -> tuple[str, str, str, str] | None:
         noun = match["noun"] if noun != match["noun"] and " " not in match["noun"] else noun
         value = _clean_value(match["v"])
         return match["s"], f"'s {match['noun']}", value, " ".join(lemma(w) for w in noun.split())
+    match = _VALUE_OF.match(text)
+    if match is not None and match["s"]:
+        subject = re.sub(r"['\u2019]s$", "", match["s"])
+        if subject not in _NOT_SUBJECTS:
+            noun = match["noun"].lower()
+            return subject, f"'s {noun}", _clean_value(match["v"]), lemma(noun)
     match = _NOUN_FOR.match(text)
     if match is not None and match["s"]:
         subject = re.sub(r"['\u2019]s$", "", match["s"])
@@ -441,12 +485,15 @@ def _verbal(text: str) -> tuple[str, str, str, str] | None:
     if subject.split()[0] in _NOT_SUBJECTS:
         return None
     rest = _ADVERBS.sub("", text[match.end() :]).strip()
-    rest = re.sub(r"^(?:does|do|did)(?:n['\u2019]t| not)?\s+", "", rest, flags=re.IGNORECASE)
+    if _NEG_WORDS.search(text):  # "does not speak Thai"; "does rock climbing" keeps its verb
+        rest = re.sub(r"^(?:does|do|did)(?:n['\u2019]t| not)?\s+", "", rest, flags=re.I)
     rest = re.sub(r"^used to\s+", "", rest, flags=re.IGNORECASE)
     words = rest.split()
     if not words:
         return None
     aux = _AUX.match(rest)
+    if aux is not None and aux.group(0).split()[-1].lower() in ("does", "do", "did"):
+        aux = None  # "does rock climbing": the verb itself
     if aux is not None and re.match(
         r"(?:a|an|the|some|two|three|another|one|new)\b", rest[aux.end() :], re.IGNORECASE
     ):
@@ -458,6 +505,9 @@ def _verbal(text: str) -> tuple[str, str, str, str] | None:
     body = rest[verb_start:]
     if not body:
         return None
+    if aux is not None and aux.group(0).split()[-1].lower() == "been" and body.startswith("to "):
+        # "has been to Peru": a visit, not a copula
+        return subject, "has been to", _clean_value(body[3:]), "be to"
     # the verb, then up to two particles/prepositions ("moved back to", "works as a")
     verb_match = re.match(
         r"(?P<verb>[a-z][\w\-]*)(?P<parts>(?:\s+(?:in|to|at|for|with|as|from|into|up|out|on|"
@@ -494,6 +544,8 @@ def _verbal(text: str) -> tuple[str, str, str, str] | None:
             return None
         verb, tail, parts = verb_match["verb"], verb_match["rest"], ""
         phrase_words = [verb]
+    if copula and verb == "in" and tail[:1].isupper():  # "is in Porto now"
+        return subject, "is in", _clean_value(tail), "be in"
     adjective = (
         re.match(r"^(?P<prep>in|with|to|at|of|about|on)\s+(?P<v>.+)$", tail)
         if copula and verb not in ("a", "an", "the", "from", "with", "in", "at", "into")
@@ -519,6 +571,11 @@ def _verbal(text: str) -> tuple[str, str, str, str] | None:
         value = _clean_value(named["v"])
         phrase = " ".join([*phrase_words, kind, "named"])
         return subject, phrase, value, " ".join([lemma(verb), *(lemma(k) for k in kind.split())])
+    role = _ROLE_AS.match(_DETERMINERS.sub("", tail))
+    if role is not None:  # "has a new job as a teacher", "spends weekends on pottery"
+        head = " ".join([lemma(verb), role["noun"].split()[-1], role["prep"]])
+        phrase = " ".join([*phrase_words, role["noun"], role["prep"]])
+        return subject, phrase, _clean_value(role["v"]), head
     folded = _FOLD.match(_DETERMINERS.sub("", tail))
     if folded is not None:
         # "got a job at Globex", "found a flat in Porto": the noun and preposition join the verb
@@ -526,6 +583,11 @@ def _verbal(text: str) -> tuple[str, str, str, str] | None:
         parts = f"{parts} {folded['noun']} {folded['prep']}".strip()
         tail = folded["v"]
     value = _clean_value(tail)
+    relative = _RELATIVE_VALUE.match(value)
+    if relative is not None:  # "hangs out with their friend Felix": Felix, a friend
+        phrase_words.append(relative["noun"])
+        parts = f"{parts} {relative['noun']}".strip()
+        value = relative["v"]
     if aux is not None and lemma(aux.group(0).split()[0]) == "be" and verb in ("from", "with"):
         phrase_words = ["is", verb]
     head = " ".join([lemma(verb), *parts.split()])
@@ -545,3 +607,18 @@ def relation_text(reading: Reading) -> str:
     if reading.phrase.startswith("'s "):
         return f"their {phrase} is {mask or reading.value}"
     return f"{phrase} {mask or reading.value}"
+
+
+def relation_texts(reading: Reading) -> list[str]:
+    """The texts a reading's relation is known by: :func:`relation_text`, and where the value
+    is a capitalised name of no known type ("has a cat named Luna", "is seeing Noah"), the
+    same with the value masked as a name.
+    """
+    out = [relation_text(reading)]
+    if reading.value_type is ValueType.THING and reading.value[:1].isupper():
+        phrase = reading.phrase.removeprefix("'s ").strip()
+        if reading.phrase.startswith("'s "):
+            out.append(f"their {phrase} is a name")
+        else:
+            out.append(f"{phrase} a name")
+    return out
