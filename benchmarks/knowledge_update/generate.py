@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from benchmarks.knowledge_update.hard import DISTRACTORS, HARD, RELATIVES
 from benchmarks.knowledge_update.heldout import HELDOUT
 from benchmarks.knowledge_update.relations import DEV, RELATIONS, REPLIES, SMALL_TALK, Phrasing
 
@@ -29,7 +30,7 @@ PEOPLE = (
     "Zoltan", "Aurelie", "Bram", "Celeste", "Dorian", "Elif", "Florin", "Gwen", "Henrik",
     "Isolde", "Joaquin", "Keira",
 )  # fmt: skip
-PHRASINGS = {"dev": DEV, "heldout": HELDOUT}
+PHRASINGS = {"dev": DEV, "heldout": HELDOUT, "hard": HARD}
 
 
 @dataclass
@@ -149,17 +150,32 @@ def generate(
                         session.turns.append(Turn(other, rng.choice(REPLIES)))
                     truths.append(Truth(person, relation.name, value, event_at))
                     history.append(value)
+                distractors = []
+                if phrasings == "hard" and relation.name in DISTRACTORS and rng.random() < 0.6:
+                    # someone else's value, said in one of the sessions: never the person's
+                    x = rng.choice([v for v in relation.values if v not in values])
+                    template = rng.choice(DISTRACTORS[relation.name])
+                    if template.startswith("My ") and person in (a, b):
+                        speaker = person
+                    else:
+                        template = next(t for t in DISTRACTORS[relation.name] if "{P}" in t)
+                        speaker = rng.choice([x_ for x_ in (a, b) if x_ != person])
+                    text = template.format(R=rng.choice(RELATIVES), x=x, P=person)
+                    text = re.sub(r"\b([Aa]) (?=[aeiouAEIOU])", r"\1n ", text)
+                    chats[rng.randrange(0, sessions)].turns.append(Turn(speaker, text))
+                    distractors.append(x)
                 times = [t.at for t in truths if t.person == person and t.relation == relation.name]
                 question = rng.choice(relation.questions).format(P=person)
                 if relation.single:
                     questions.append(
                         Question(person, relation.name, question, "current", [values[-1]],
-                                 values[:-1])
+                                 values[:-1] + distractors)
                     )  # fmt: skip
                     middle = times[-2] + (times[-1] - times[-2]) / 2
                     questions.append(
                         Question(person, relation.name, question, "as_of", [values[-2]],
-                                 [v for v in values if v != values[-2]], as_of=middle)
+                                 [v for v in values if v != values[-2]] + distractors,
+                                 as_of=middle)
                     )  # fmt: skip
                 else:
                     questions.append(Question(person, relation.name, question, "multi", values, []))

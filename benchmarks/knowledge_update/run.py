@@ -240,7 +240,7 @@ def dense_ranker(embedder: Any) -> Callable[[list[str], str], list[int]]:
 def main(argv: Sequence[str] | None = None) -> None:
     """Command line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--phrasings", nargs="+", default=["dev", "heldout"])
+    parser.add_argument("--phrasings", nargs="+", default=["dev", "heldout", "hard"])
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--scopes", type=int, default=17)
     parser.add_argument("--no-baselines", action="store_true")
@@ -276,7 +276,7 @@ def combine(paths: Sequence[Path]) -> dict[str, Any]:
     """Every phrasing set's metrics over the parts in ``paths``."""
     parts = [json.loads(p.read_text()) for p in paths]
     out: dict[str, Any] = {"parts": len(parts)}
-    for name in ("dev", "heldout"):
+    for name in ("dev", "heldout", "hard"):
         mine = [p[name] for p in parts if name in p]
         if not mine:
             continue

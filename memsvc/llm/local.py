@@ -120,6 +120,7 @@ class LocalLLMTasks(PromptedTasks):
     ) -> list[FactCandidate]:
         """Statements chosen by rules, rewritten in the third person by the model."""
         found = statements(turns, context)
+        names = frozenset(t.speaker for t in (*context, *turns))
         out: list[FactCandidate] = []
         seen: set[str] = set()
         for start in range(0, len(found), _BATCH):
@@ -127,7 +128,7 @@ class LocalLLMTasks(PromptedTasks):
             for statement, text in zip(batch, self._rewrite(batch), strict=True):
                 if normalize(text) not in seen:
                     seen.add(normalize(text))
-                    out.append(candidate(statement, text))
+                    out.append(candidate(statement, text, names))
         return out
 
     def _rewrite(self, batch: Sequence[Statement]) -> list[str]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from memsvc.llm.attribution import third_person
@@ -32,8 +32,8 @@ from memsvc.llm.sentences import (
     strip_interjections,
 )
 from memsvc.llm.slots import Triple, slot_of
-from memsvc.llm.triples import read_triple, split_clauses
-from memsvc.types import FactCandidate, Turn, utc
+from memsvc.llm.triples import Reading, read_triple, split_clauses
+from memsvc.types import FactCandidate, Turn, ValueType, utc
 
 __all__ = [
     "Statement",
@@ -121,6 +121,11 @@ _STATED_MONTH = re.compile(
     r"\s+(?P<y>\d{4})\b"
 )
 _MONTHS = tuple(calendar.month_name)[1:]
+# Imperatives and such at the start of a sentence: never a triple's subject.
+_NOT_SUBJECT_WORDS = frozenset(
+    """Believe Come Keep Let Let's Take Make Don't Do Go Try Remember Imagine Thanks Thank It's
+    That's There's Here's What's Congrats Congratulations Please Look Check Stay Hope""".split()  # noqa: SIM905 (a word list reads better as text)
+)
 # "Caroline, you're doing great": a name addressed at the start is not the subject.
 _VOCATIVE = re.compile(r"^([A-Z][a-z]+),\s+")
 
@@ -227,7 +232,9 @@ def _unreported(sentence: str) -> str:
     if match is None or match["n"] in _NOT_NAMES:
         return sentence
     name, clause = match["n"], match["c"]
-    pronoun = re.match(r"^(?:he|she|they)(?P<rest>(?:['\u2019](?:s|re|ve|d|ll))?\s+.+)$", clause, re.I)
+    pronoun = re.match(
+        r"^(?:he|she|they)(?P<rest>(?:['\u2019](?:s|re|ve|d|ll))?\s+.+)$", clause, re.I
+    )
     if pronoun is None:
         return sentence
     rest = re.sub(r"^['\u2019](?:re|s)(?=\s+(?!been\b|got\b))", " is", pronoun["rest"])
@@ -304,9 +311,32 @@ def stated_time(text: str, said_at: datetime) -> datetime:
     return when.replace(hour=12)
 
 
-def candidate(statement: Statement, text: str) -> FactCandidate:
-    """A :class:`FactCandidate` for ``text``, rewritten from ``statement``."""
+def _plausible(reading: Reading, names: frozenset[str]) -> Reading | None:
+    """``reading`` with what the conversation knows applied: a speaker named as the value is a
+    person ("Gina is here for Jon"); a subject that is no person's name ("Believe in Jon",
+    "Giving a home to kids ...") or a value that is a clause of its own gives no triple."""
+    subject = reading.subject
+    if subject not in names and (
+        subject.split()[0] in _NOT_SUBJECT_WORDS
+        or re.fullmatch(r"[A-Z][a-z]+ing", subject.split()[0])
+    ):
+        return None
+    if re.search(r"\b(?:is|was|are|were)\b", reading.value):
+        return None
+    first = reading.value.split()[0] if reading.value else ""
+    if first in names:  # "Gina is here for Jon no matter what": the value is Jon, a person
+        return replace(reading, value=first, value_type=ValueType.PERSON)
+    return reading
+
+
+def candidate(
+    statement: Statement, text: str, names: frozenset[str] = frozenset()
+) -> FactCandidate:
+    """A :class:`FactCandidate` for ``text``, rewritten from ``statement``; ``names`` are the
+    conversation's speakers."""
     reading = read_triple(text)
+    if reading is not None:
+        reading = _plausible(reading, names | {statement.turn.speaker})
     triple = Triple(reading.subject, reading.phrase, reading.value) if reading else None
     return FactCandidate(
         text=text,
@@ -328,11 +358,12 @@ def extract_facts_by_rules(
     """Atomic facts stated in ``turns``; duplicates within the run are dropped."""
     seen: set[str] = set()
     out: list[FactCandidate] = []
+    names = frozenset(t.speaker for t in (*context, *turns))
     for statement in statements(turns, context):
         text = rewrite(statement)
         key = normalize(text)
         if key in seen:
             continue
         seen.add(key)
-        out.append(candidate(statement, text))
+        out.append(candidate(statement, text, names))
     return out

@@ -249,6 +249,10 @@ PRIOR_RELATIONS: tuple[RelationPrior, ...] = (
 )
 
 _SLUG = re.compile(r"[^a-z0-9]+")
+# A value longer than this, or with a pronoun in it, is a clause the rules read as a value
+# ("give kids a loving home", "their true self"): it never takes a known relation's name.
+_MAX_PRIOR_VALUE_WORDS = 3
+_PRONOUNS = re.compile(r"\b(?:their|them|they|his|her|him|it|its|this|that|those|these)\b", re.I)
 
 
 def reading_of(
@@ -330,13 +334,17 @@ class RelationNormaliser:
         row = 0
         for reading, group in zip(readings, texts, strict=True):
             chosen: tuple[float, int] | None = None
-            for text_sims in sims[row : row + len(group)]:
+            words = reading.value.split()
+            value_like = len(words) <= _MAX_PRIOR_VALUE_WORDS and not _PRONOUNS.search(
+                reading.value
+            )
+            for text_sims in sims[row : row + len(group)] if value_like else ():
                 per_prior = np.full(len(self._priors), -1.0, dtype=np.float32)
                 np.maximum.at(per_prior, owners, text_sims)
                 order = np.argsort(-per_prior)
                 best, second = float(per_prior[order[0]]), float(per_prior[order[1]])
                 sure = best >= self._threshold or (
-                    best >= self._floor and best - second >= self._margin
+                    len(words) <= 2 and best >= self._floor and best - second >= self._margin
                 )
                 if sure and (chosen is None or best > chosen[0]):
                     chosen = (best, int(order[0]))

@@ -73,7 +73,7 @@ _NEG_WORDS = re.compile(
 )
 _END_CUES = re.compile(
     r"\b(?:moved away from|moved out of|broke up with|split up with|separated from|divorced|"
-    r"sold|gave away|rehomed|left|quit|stopped|gave up|got rid of)\b",
+    r"sold|gave away|rehomed|left|quit|stopped|gave up|got rid of|lost)\b",
     re.IGNORECASE,
 )
 _CHANGE_CUES = re.compile(
@@ -257,7 +257,8 @@ _PLACE_VERBS = frozenset(
     grow_up born from be arrive land rent apartment flat house home emigrate""".split()  # noqa: SIM905 (a word list reads better as text)
 )
 _PERSON_HEADS = re.compile(
-    r"\b(?:dat\w*|see|be with|together|marri\w*|marry|engaged|partner|girlfriend|boyfriend|wife|husband|spouse|"
+    r"\b(?:dat\w*|see|be with|together|marri\w*|marry|engaged|partner|girlfriend|boyfriend|"
+    r"wife|husband|spouse|"
     r"fianc\w*|seeing|friend\w*|buddy|pal|roommate|colleague|sister|brother|mother|father|son|"
     r"daughter|child|kid|relationship|together|broke up|split up|separated|divorced|"
     r"engaged|break up|split up)\b",
