@@ -370,6 +370,14 @@ class RetrievalSettings(BaseModel):
         description="Score multiplier 1 + weight for a current fact (a triple) about a person "
         "the query names: the current state comes before the turns that told it.",
     )
+    slot_weight: float = Field(
+        default=2.0,
+        ge=0,
+        le=20,
+        description="Score multiplier 1 + weight for the facts a question asks for by person and "
+        "relation ('Where does Dana live?': Dana's lives_in facts, current or valid at as_of), "
+        "which are looked up by structure and join the candidates; 0 turns the lookup off.",
+    )
     redundancy_weight: float = Field(
         default=0.5,
         ge=0,

@@ -27,7 +27,14 @@ from memsvc.embed.base import Embedder
 from memsvc.llm.triples import Reading, relation_text, relation_texts
 from memsvc.types import ValueType
 
-__all__ = ["PRIOR_RELATIONS", "RelationNormaliser", "RelationPrior", "reading_of"]
+__all__ = [
+    "PRIOR_QUESTIONS",
+    "PRIOR_RELATIONS",
+    "QuestionRelations",
+    "RelationNormaliser",
+    "RelationPrior",
+    "reading_of",
+]
 
 Vector = npt.NDArray[np.float32]
 
@@ -248,6 +255,66 @@ PRIOR_RELATIONS: tuple[RelationPrior, ...] = (
     ),
 )
 
+#: How people ask for each prior relation, the person masked as "someone" (see
+#: :class:`QuestionRelations`).
+PRIOR_QUESTIONS: Mapping[str, tuple[str, ...]] = {
+    "lives_in": (
+        "Where does someone live?",
+        "Which city does someone live in?",
+        "Where is someone based?",
+        "Where is someone's home?",
+        "What city is someone in?",
+    ),
+    "works_at": (
+        "Where does someone work?",
+        "Who is someone's employer?",
+        "Which company does someone work for?",
+        "Where is someone employed?",
+    ),
+    "partner": (
+        "Who is someone dating?",
+        "Who is someone's partner?",
+        "Who is someone in a relationship with?",
+        "Who is someone's girlfriend or boyfriend?",
+        "Who is someone married to?",
+    ),
+    "job_title": (
+        "What does someone do for a living?",
+        "What is someone's job?",
+        "What is someone's profession?",
+        "What does someone work as?",
+    ),
+    "car": (
+        "What car does someone drive?",
+        "What car does someone have?",
+        "What is someone's car?",
+    ),
+    "favourite_food": (
+        "What is someone's favourite food?",
+        "What food does someone like best?",
+        "What does someone love to eat?",
+    ),
+    "has_pet": (
+        "What pets does someone have?",
+        "What is the name of someone's dog?",
+        "Does someone have a cat?",
+    ),
+    "hobby": (
+        "What are someone's hobbies?",
+        "What does someone do for fun?",
+        "What does someone do in their free time?",
+    ),
+    "speaks": ("What languages does someone speak?", "Which language can someone speak?"),
+    "friend": ("Who are someone's friends?", "Who is someone's best friend?"),
+    "family": ("Who is someone's sister?", "Who is in someone's family?"),
+    "visited": (
+        "Which countries has someone visited?",
+        "Where has someone travelled?",
+        "Where did someone go on holiday?",
+    ),
+    "instrument": ("Which instruments does someone play?", "What instrument does someone play?"),
+}
+
 _SLUG = re.compile(r"[^a-z0-9]+")
 # A value longer than this, or with a pronoun in it, is a clause the rules read as a value
 # ("give kids a loving home", "their true self"): it never takes a known relation's name.
@@ -365,3 +432,50 @@ class RelationNormaliser:
 
 def _slug(text: str) -> str:
     return _SLUG.sub("_", text.lower()).strip("_")[:64]
+
+
+class QuestionRelations:
+    """Which known relation a question asks for ("Where does Dana live?" -> ``lives_in``).
+
+    The question, with the people it names masked as "someone", is compared with how each
+    relation is asked for (:data:`PRIOR_QUESTIONS`); the nearest relation is the answer when its
+    cosine is at least ``threshold`` and ahead of every other relation's by ``margin``.
+    """
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        questions: Mapping[str, Sequence[str]] = PRIOR_QUESTIONS,
+        *,
+        threshold: float = 0.6,
+        margin: float = 0.05,
+    ) -> None:
+        self._embedder = embedder
+        self._names = [name for name, texts in questions.items() for _ in texts]
+        self._texts = [text for texts in questions.values() for text in texts]
+        self._relations = sorted(set(self._names))
+        self._threshold = threshold
+        self._margin = margin
+        self._lock = threading.Lock()
+        self._vectors: Vector | None = None
+
+    def relation(self, question: str, people: Sequence[str]) -> str | None:
+        """The relation ``question`` asks for about one of ``people``, or ``None``."""
+        masked = question
+        for person in sorted(people, key=len, reverse=True):
+            masked = re.sub(rf"\b{re.escape(person)}\b", "someone", masked, flags=re.I)
+        if masked == question:
+            return None
+        with self._lock:
+            if self._vectors is None:
+                self._vectors = np.asarray(self._embedder.embed(self._texts), dtype=np.float32)
+            vectors = self._vectors
+        query = np.asarray(self._embedder.embed([masked]), dtype=np.float32)[0]
+        best: dict[str, float] = {}
+        for name, sim in zip(self._names, vectors @ query, strict=True):
+            best[name] = max(best.get(name, -1.0), float(sim))
+        ranked = sorted(best.items(), key=lambda kv: -kv[1])
+        top, second = ranked[0], ranked[1] if len(ranked) > 1 else ("", -1.0)
+        if top[1] >= self._threshold and top[1] - second[1] >= self._margin:
+            return top[0]
+        return None

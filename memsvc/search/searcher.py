@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from memsvc.config import RetrievalSettings, Settings
@@ -37,6 +38,7 @@ from memsvc.index.documents import record_index_text
 from memsvc.index.ids import decode_key, encode_key
 from memsvc.index.sync import IndexSync
 from memsvc.llm.base import LLMTasks
+from memsvc.llm.relations import QuestionRelations
 from memsvc.policies.decay import retention
 from memsvc.retrieval.context import ContextItem, build_context
 from memsvc.retrieval.contiguity import ContiguityItem, add_neighbours
@@ -53,14 +55,34 @@ from memsvc.search.candidates import (
     source_refs,
 )
 from memsvc.search.plan import ScopeStates, SearchPlan, SearchRequest, plan_search
-from memsvc.store.memories import event_neighbours
-from memsvc.types import Hit, MemoryKind, MemoryRecord, MemoryRef, SearchResult, utcnow
+from memsvc.store import tables as t
+from memsvc.store.memories import event_neighbours, scope_clause
+from memsvc.types import (
+    FactStatus,
+    Hit,
+    MemoryKind,
+    MemoryRecord,
+    MemoryRef,
+    SearchResult,
+    utcnow,
+)
 
 __all__ = ["SearchRequest", "Searcher", "make_reranker"]
 
 logger = logging.getLogger(__name__)
 
 Vector = npt.NDArray[np.float32]
+
+#: A capitalised word of a query: maybe a person ("Where does Dana live?").
+_NAME = re.compile(r"\b[A-Z][a-z][\w\-]*")
+_NOT_PEOPLE = frozenset(
+    """What Where When Who Whom Whose Which Why How Does Did Do Is Are Was Were Has Have Had Can
+    Could Would Should Will The A An In On At Of For To And Or But If Tell Give List Name
+    January February March April May June July August September October November December
+    Monday Tuesday Wednesday Thursday Friday Saturday Sunday""".split()  # noqa: SIM905 (a word list reads better as text)
+)
+#: At most this many facts of the people a question names are read to find the one it asks for.
+_SLOT_FACTS = 500
 
 #: Kinds that stand for one thing said or known; the others aggregate many memories.
 _SPECIFIC = frozenset({MemoryKind.EVENT, MemoryKind.FACT})
@@ -102,6 +124,7 @@ class _Run:
     vector: Vector | None = None
     seq: int = 0
     graph_rounds: int = 0
+    slot: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -141,6 +164,7 @@ class Searcher:
         self._prf = PseudoRelevanceFeedback(terms=self._cfg.prf_terms, docs=self._cfg.prf_docs)
         self._scopes = ScopeStates()
         self._graphs = GraphCache()
+        self._questions = QuestionRelations(embedder)
 
     def search(self, request: SearchRequest, *, namespace_id: int) -> SearchResult:
         """Run ``request`` in a namespace."""
@@ -156,7 +180,7 @@ class Searcher:
                 seq=seq,
             )
             merged = self._retrieve(run)
-            ranked = self._score(run, self._with_neighbours(run, merged))
+            ranked = self._score(run, self._with_slot(run, self._with_neighbours(run, merged)))
             if self._reranker is not None:
                 ranked = self._rerank(run, ranked)
             hits = self._hits(session, run, ranked[: request.top_k])
@@ -280,6 +304,61 @@ class Searcher:
             run.parts.setdefault(item.key, item.parts)
         return [(item.key, item.score, _text_of(run.records, item.key)) for item in fused]
 
+    # -- the facts a question asks for by structure -----------------------------------------
+
+    def _with_slot(
+        self, run: _Run, pool: dict[int, dict[str, float]]
+    ) -> dict[int, dict[str, float]]:
+        """Add the facts a question asks for by person and relation ("Where does Dana live?":
+        Dana's ``lives_in`` facts), looked up in SQL: the current value (or the value at
+        ``as_of``) is a candidate however the fact was worded."""
+        kinds = run.request.kinds
+        if self._cfg.slot_weight == 0 or (kinds is not None and MemoryKind.FACT not in kinds):
+            return pool
+        people = {w for w in _NAME.findall(run.request.query) if w not in _NOT_PEOPLE}
+        if not people:
+            return pool
+        owner = owner_scope(run.request.scope)
+        stmt = (
+            sa.select(t.Fact.id, t.Fact.relation, t.Fact.subject)
+            .where(
+                scope_clause(t.Fact, run.namespace_id, owner),
+                sa.func.lower(t.Fact.subject).in_(sorted(p.lower() for p in people)),
+                t.Fact.relation.is_not(None),
+                t.Fact.status.in_(
+                    [FactStatus.ACTIVE.value]
+                    if run.request.as_of is None
+                    else [FactStatus.ACTIVE.value, FactStatus.SUPERSEDED.value]
+                ),
+            )
+            .limit(_SLOT_FACTS)
+        )
+        rows = run.records.session.execute(stmt).all()
+        if not rows:
+            return pool
+        subjects = sorted({str(r.subject) for r in rows})
+        relation = self._questions.relation(run.request.query, subjects)
+        keys = [
+            encode_key(MemoryRef(MemoryKind.FACT, int(r.id)))
+            for r in rows
+            if r.relation == relation
+        ]
+        if not keys:
+            return pool
+        run.records.load(keys)
+        top = max((parts["relevance"] for parts in pool.values()), default=1.0)
+        found = set()
+        for key in keys:
+            record = run.records.record(key)
+            if record is None or not run.plan.admits(record, run.request.scope):
+                continue
+            found.add(key)
+            parts = pool.setdefault(key, {"relevance": top})
+            parts["relevance"] = max(parts["relevance"], top)
+            parts["slot"] = 1.0
+        run.slot = frozenset(found)
+        return pool
+
     # -- contiguity -------------------------------------------------------------------------
 
     def _with_neighbours(self, run: _Run, merged: IterativeResult) -> dict[int, dict[str, float]]:
@@ -384,7 +463,13 @@ class Searcher:
             subject = attrs.get("subject")
             if subject and names_subject(run.request.query, str(subject)):
                 prior *= 1.0 + self._cfg.current_fact_weight
+            if self._key_of(record) in run.slot:
+                prior *= 1.0 + self._cfg.slot_weight
         return prior
+
+    @staticmethod
+    def _key_of(record: MemoryRecord) -> int:
+        return encode_key(record.ref)
 
     def _demote_redundant(self, ranked: list[_Ranked]) -> list[_Ranked]:
         """Lower hits whose source events all sit behind better hits already.
