@@ -157,3 +157,26 @@ def test_deleting_the_superseding_fact_clears_the_outdated_marks(svc: MemoryServ
     svc.delete(f"fact_{by}")
     # read from the store: the mark named a fact that is gone, so it goes with it
     assert marks()["I work at Globex."] is None
+
+
+def test_a_question_finds_the_fact_it_asks_for_however_it_was_worded(svc: MemoryService) -> None:
+    said = [
+        "Big news: we finally settled in Cork.",
+        "I'm learning the banjo.",
+        "Felix is my best friend.",
+        "I drive a Volvo.",
+        "We watched a documentary about octopuses.",
+        "Work has been busy but fine.",
+    ]
+    for i, text in enumerate(said):
+        _say(svc, "u7", "Kaia", text, T0 + timedelta(days=i))
+    (cork,) = _with(_facts(svc, "u7"), "Cork")
+    assert (cork.subject, cork.relation) == ("Kaia", "lives_in")
+    hits = svc.search("Where does Kaia live?", scope=Scope(user_id="u7")).hits
+    assert hits[0].id == f"fact_{cork.id}"
+    assert hits[0].score_parts.get("slot") == 1.0  # found by person and relation
+    car = svc.search("What car does Kaia drive?", scope=Scope(user_id="u7")).hits
+    assert "Volvo" in car[0].record.content and car[0].score_parts.get("slot") == 1.0
+    # a question about no known relation looks nothing up
+    other = svc.search("What did Kaia watch?", scope=Scope(user_id="u7")).hits
+    assert all("slot" not in h.score_parts for h in other)
