@@ -60,6 +60,11 @@ class IndexSettings(BaseModel):
     backend: Literal["faiss", "exact"] = Field(
         default="faiss", description="Vector index implementation: FAISS, or exact NumPy search."
     )
+    sparse_backend: Literal["bm25", "tantivy"] = Field(
+        default="bm25",
+        description="Keyword index implementation: the NumPy BM25 (bm25) or tantivy's "
+        "(a Rust engine); both score BM25 over the same terms (README, issue 15).",
+    )
     approximate_after: int = Field(
         default=200_000,
         ge=1_000,
