@@ -190,7 +190,8 @@ class TantivyBm25Index:
             raise InvalidInput("index keys must be positive")
         rows = last_occurrences(key_array)
         writer = self._get_writer()
-        held = [int(k) for k in key_array[rows].tolist() if k in self._tags]
+        distinct = key_array[rows]
+        held = distinct[self._tags.holds(distinct)].tolist()
         self._delete(held)
         for i in rows.tolist():
             writer.add_document(self._document(int(key_array[i]), texts[i], tags[i]))
