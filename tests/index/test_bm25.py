@@ -251,3 +251,30 @@ def test_tantivy_index_working_folders_are_private_and_removed(tmp_path: Path) -
     assert len(first.search("hello", 5)) == 1
     del first, second
     assert not list(tmp_path.glob("memsvc-tantivy-*"))
+
+
+def test_bm25_arena_moves_and_repacks_keep_scores(
+    rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One document at a time (every slice outgrows itself), repacking often: the same scores
+    as one batch."""
+    import memsvc.index.bm25 as bm25
+
+    monkeypatch.setattr(bm25, "_REPACK_MIN", 64)
+    repacks = []
+    real_repack = Bm25Index._repack
+
+    def counted(self: Bm25Index) -> None:
+        repacks.append(1)
+        real_repack(self)
+
+    monkeypatch.setattr(Bm25Index, "_repack", counted)
+    words = [f"w{i}" for i in range(200)]
+    texts = [" ".join(rng.choice(words, size=8)) for _ in range(1_500)]
+    one_by_one, batch = Bm25Index(), Bm25Index()
+    for i, text in enumerate(texts):
+        one_by_one.add(keys_of([i + 1]), [text], tags_for(1))
+    batch.add(keys_of(range(1, 1_501)), texts, tags_for(1_500))
+    assert repacks
+    for query in ("w1 w2", "w150 w7 w33", "w199"):
+        assert dict(one_by_one.search(query, 20)) == pytest.approx(dict(batch.search(query, 20)))
