@@ -130,7 +130,8 @@ def main() -> None:
         line = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")][-1]
         payload[engine] = json.loads(line[len("RESULT ") :])
         print(engine, {k: v for k, v in payload[engine].items() if k != "tops"}, flush=True)
-    payload["top10_agreement"] = overlap(payload["bm25"].pop("tops"), payload["tantivy"].pop("tops"))
+    tops = payload["bm25"].pop("tops"), payload["tantivy"].pop("tops")
+    payload["top10_agreement"] = overlap(*tops)
     payload["loadavg_after"] = Path("/proc/loadavg").read_text().split()[:3]
     out.write_text(json.dumps(payload, indent=2))
     print("top-10 agreement", payload["top10_agreement"], "written to", out)
