@@ -238,7 +238,9 @@ def run(
             ranked["bm25"] = rank_bm25(conversation, indexed, questions, depth, sparse_backend)
         if "bm25+neighbours" in methods:
             around = with_context(conversation, texts, "prevnext")
-            ranked["bm25+neighbours"] = rank_bm25(conversation, around, questions, depth, sparse_backend)
+            ranked["bm25+neighbours"] = rank_bm25(
+                conversation, around, questions, depth, sparse_backend
+            )
         if dense is not None:
             ranked["dense"] = dense(conversation, indexed, questions, depth)
         if "rrf" in methods:
