@@ -87,6 +87,7 @@ def ours(args: argparse.Namespace) -> dict[str, Any]:
     vectors_view = dense._vectors()
     live = dense._tags.live_positions()
     keys_all = dense._tags.keys_at(live)
+    truths = []
     for q, text in zip(query_vectors, qs, strict=True):
         t0 = time.perf_counter()
         hits = dense.search(q, 10, where=where)
@@ -98,7 +99,22 @@ def ours(args: argparse.Namespace) -> dict[str, Any]:
         for s in range(0, len(live), 200_000):
             scores[s : s + 200_000] = vectors_view[live[s : s + 200_000]].astype(np.float32) @ q
         truth = set(keys_all[np.argpartition(-scores, 10)[:10]].tolist())
+        truths.append(truth)
         found += len(truth & {k for k, _ in hits})
+    del vectors_view
+    ef_probe = {}
+    for ef in args.ef_probe:  # recall and latency at other efSearch values, same queries
+        dense._cfg = dense._cfg.model_copy(update={"hnsw_ef_search": ef})
+        probe_ms, probe_found = [], 0
+        for q, truth in zip(query_vectors, truths, strict=True):
+            t0 = time.perf_counter()
+            hits = dense.search(q, 10, where=where)
+            probe_ms.append((time.perf_counter() - t0) * 1000)
+            probe_found += len(truth & {k for k, _ in hits})
+        ef_probe[str(ef)] = {
+            "recall_at_10_vs_exact": round(probe_found / (10 * len(qs)), 4),
+            "search": percentiles(probe_ms),
+        }
     n = args.n
     load = Path("/proc/loadavg").read_text().split()[:3]
     return {
@@ -122,6 +138,8 @@ def ours(args: argparse.Namespace) -> dict[str, Any]:
         "dense_search_filtered_by_user": percentiles(dense_ms),
         "bm25_search_filtered_by_user": percentiles(sparse_ms),
         "recall_at_10_vs_exact": round(found / (10 * len(qs)), 4),
+        "ef_search": cfg.hnsw_ef_search,
+        "ef_probe": ef_probe,
     }
 
 
@@ -146,9 +164,10 @@ def components(dense: Any, sparse: Any) -> dict[str, int]:
     else:
         out["flat_vectors"] = int(index.ntotal) * dense.dim * 4
     out["sparse_tag_columns"] = _nbytes(*sparse._tags._columns().values())
-    if hasattr(sparse, "_post_pos"):
-        out["bm25_postings"] = sum(int(a.nbytes) for a in sparse._post_pos) + sum(
-            int(a.nbytes) for a in sparse._post_tf
+    if hasattr(sparse, "_arena_pos"):
+        out["bm25_postings"] = _nbytes(sparse._arena_pos, sparse._arena_tf)
+        out["bm25_per_term"] = _nbytes(
+            sparse._post_start, sparse._post_cap, sparse._post_len, sparse._df
         )
         out["bm25_forward_and_docs"] = _nbytes(
             sparse._fwd, sparse._doc_len, sparse._doc_start, sparse._doc_terms
@@ -218,6 +237,10 @@ def main() -> None:
     parser.add_argument("--models-dir", type=Path, default=Path.home() / ".memsvc" / "models")
     parser.add_argument("--approximate-after", type=int, default=200_000)
     parser.add_argument("--engine", choices=["ours", "tantivy", "both"], default="both")
+    parser.add_argument(
+        "--ef-probe", type=int, nargs="*", default=[],
+        help="also measure recall@10 and latency at these efSearch values",
+    )  # fmt: skip
     parser.add_argument(
         "--sparse-backend", choices=["bm25", "tantivy"], default="bm25",
         help="the service's BM25 backend used by --engine ours",
