@@ -71,12 +71,18 @@ def _tags(conversation: Conversation, n: int) -> list[Any]:
 
 
 def rank_bm25(
-    conversation: Conversation, texts: Sequence[str], questions: Sequence[str], depth: int
+    conversation: Conversation,
+    texts: Sequence[str],
+    questions: Sequence[str],
+    depth: int,
+    backend: str = "bm25",
 ) -> list[list[int]]:
-    """BM25 over the turns (the service's own index and tokenizer)."""
-    from memsvc.index.bm25 import Bm25Index
+    """BM25 over the turns (the service's own index and tokenizer; ``backend`` as
+    ``index.sparse_backend``: ours or tantivy)."""
+    from memsvc.config import IndexSettings
+    from memsvc.index.registry import make_sparse_index
 
-    index = Bm25Index()
+    index = make_sparse_index(IndexSettings.model_validate({"sparse_backend": backend}))
     keys = np.arange(1, len(texts) + 1, dtype=np.int64)
     index.add(keys, list(texts), _tags(conversation, len(texts)))
     return [[key - 1 for key, _ in index.search(q, depth)] for q in questions]
@@ -207,6 +213,7 @@ def run(
     captions: bool = True,
     context: str = "none",
     dated: bool = False,
+    sparse_backend: str = "bm25",
 ) -> dict[str, dict[str, Any]]:
     """Recall of each method: ``{method: {split: {category or "all": {metric: mean}}}}``.
 
@@ -228,10 +235,12 @@ def run(
         questions = [qa.question for qa in conversation.qa if qa.is_scored]
         ranked: dict[str, list[list[int]]] = {}
         if {"bm25", "rrf"} & set(methods):
-            ranked["bm25"] = rank_bm25(conversation, indexed, questions, depth)
+            ranked["bm25"] = rank_bm25(conversation, indexed, questions, depth, sparse_backend)
         if "bm25+neighbours" in methods:
             around = with_context(conversation, texts, "prevnext")
-            ranked["bm25+neighbours"] = rank_bm25(conversation, around, questions, depth)
+            ranked["bm25+neighbours"] = rank_bm25(
+                conversation, around, questions, depth, sparse_backend
+            )
         if dense is not None:
             ranked["dense"] = dense(conversation, indexed, questions, depth)
         if "rrf" in methods:
@@ -284,6 +293,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="index each turn with its neighbours' text appended (same session)",
     )  # fmt: skip
     parser.add_argument("--conversations", type=int, default=None, help="only the first N")
+    parser.add_argument(
+        "--sparse-backend", choices=["bm25", "tantivy"], default="bm25",
+        help="BM25 engine (index.sparse_backend): ours or tantivy",
+    )  # fmt: skip
     parser.add_argument("--out", type=Path, default=RESULTS / "locomo_baselines.json")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -298,6 +311,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         captions=args.captions,
         context=args.context,
         dated=args.dated,
+        sparse_backend=args.sparse_backend,
     )
     took = time.perf_counter() - started
     print_table(results, args.ks)
@@ -308,6 +322,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "dated": args.dated,
         "context": args.context,
         "conversations": len(conversations),
+        "sparse_backend": args.sparse_backend,
         "seconds": round(took, 1),
         "results": results,
     }

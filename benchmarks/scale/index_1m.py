@@ -45,8 +45,8 @@ def ours(args: argparse.Namespace) -> dict[str, Any]:
 
     from memsvc.config import EmbedSettings, IndexSettings
     from memsvc.index.base import IndexFilter, IndexTags
-    from memsvc.index.bm25 import Bm25Index
     from memsvc.index.faiss import FaissIndex
+    from memsvc.index.registry import make_sparse_index
     from memsvc.types import Scope
     from memsvc.wiring import make_embedder
 
@@ -60,7 +60,7 @@ def ours(args: argparse.Namespace) -> dict[str, Any]:
     rss0 = rss_bytes()
     cfg = IndexSettings().model_copy(update={"approximate_after": args.approximate_after})
     dense = FaissIndex.from_settings(cfg, embedder.dim)
-    sparse = Bm25Index()
+    sparse = make_sparse_index(cfg.model_copy(update={"sparse_backend": args.sparse_backend}))
     tag = IndexTags(user_id=USER, agent_id=None, session_id=None)
     timings = {"embed_s": 0.0, "dense_add_s": 0.0, "bm25_add_s": 0.0}
     for start, batch in chunks(args.n):
@@ -87,6 +87,7 @@ def ours(args: argparse.Namespace) -> dict[str, Any]:
     vectors_view = dense._vectors()
     live = dense._tags.live_positions()
     keys_all = dense._tags.keys_at(live)
+    truths = []
     for q, text in zip(query_vectors, qs, strict=True):
         t0 = time.perf_counter()
         hits = dense.search(q, 10, where=where)
@@ -98,9 +99,31 @@ def ours(args: argparse.Namespace) -> dict[str, Any]:
         for s in range(0, len(live), 200_000):
             scores[s : s + 200_000] = vectors_view[live[s : s + 200_000]].astype(np.float32) @ q
         truth = set(keys_all[np.argpartition(-scores, 10)[:10]].tolist())
+        truths.append(truth)
         found += len(truth & {k for k, _ in hits})
+    del vectors_view
+    ef_probe = {}
+    for ef in args.ef_probe:  # recall and latency at other efSearch values, same queries
+        dense._cfg = dense._cfg.model_copy(update={"hnsw_ef_search": ef})
+        probe_ms, probe_found = [], 0
+        for q, truth in zip(query_vectors, truths, strict=True):
+            t0 = time.perf_counter()
+            hits = dense.search(q, 10, where=where)
+            probe_ms.append((time.perf_counter() - t0) * 1000)
+            probe_found += len(truth & {k for k, _ in hits})
+        ef_probe[str(ef)] = {
+            "recall_at_10_vs_exact": round(probe_found / (10 * len(qs)), 4),
+            "search": percentiles(probe_ms),
+        }
     n = args.n
+    load = Path("/proc/loadavg").read_text().split()[:3]
     return {
+        "loadavg_at_end": load,
+        "sparse_backend": args.sparse_backend,
+        "bm25_terms": len(getattr(sparse, "_term_ids", ())),
+        "components_bytes_per_memory": {
+            name: round(size / n, 1) for name, size in components(dense, sparse).items()
+        },
         "memories": n,
         "embedder": embedder.model_id,
         "dim": embedder.dim,
@@ -115,7 +138,41 @@ def ours(args: argparse.Namespace) -> dict[str, Any]:
         "dense_search_filtered_by_user": percentiles(dense_ms),
         "bm25_search_filtered_by_user": percentiles(sparse_ms),
         "recall_at_10_vs_exact": round(found / (10 * len(qs)), 4),
+        "ef_search": cfg.hnsw_ef_search,
+        "ef_probe": ef_probe,
     }
+
+
+def _nbytes(*arrays: Any) -> int:
+    return sum(int(a.nbytes) for a in arrays)
+
+
+def components(dense: Any, sparse: Any) -> dict[str, int]:
+    """What the big arrays hold (capacity, not only the used part); Python objects (dicts,
+    per-term arrays' headers) are in the RSS figure only."""
+    import faiss
+
+    tags = dense._tags
+    out = {"dense_tag_columns": _nbytes(*tags._columns().values())}
+    index = dense._index
+    if dense._is_hnsw:
+        hnsw = index.hnsw
+        out["hnsw_links"] = int(hnsw.neighbors.size()) * 4 + int(hnsw.offsets.size()) * 8
+        out["hnsw_levels"] = int(hnsw.levels.size()) * 4
+        storage = faiss.downcast_index(index.storage)
+        out["hnsw_vectors"] = int(storage.ntotal) * int(storage.code_size)
+    else:
+        out["flat_vectors"] = int(index.ntotal) * dense.dim * 4
+    out["sparse_tag_columns"] = _nbytes(*sparse._tags._columns().values())
+    if hasattr(sparse, "_arena_pos"):
+        out["bm25_postings"] = _nbytes(sparse._arena_pos, sparse._arena_tf)
+        out["bm25_per_term"] = _nbytes(
+            sparse._post_start, sparse._post_cap, sparse._post_len, sparse._df
+        )
+        out["bm25_forward_and_docs"] = _nbytes(
+            sparse._fwd, sparse._doc_len, sparse._doc_start, sparse._doc_terms
+        )
+    return out
 
 
 def tantivy_side(args: argparse.Namespace) -> dict[str, Any]:
@@ -180,6 +237,14 @@ def main() -> None:
     parser.add_argument("--models-dir", type=Path, default=Path.home() / ".memsvc" / "models")
     parser.add_argument("--approximate-after", type=int, default=200_000)
     parser.add_argument("--engine", choices=["ours", "tantivy", "both"], default="both")
+    parser.add_argument(
+        "--ef-probe", type=int, nargs="*", default=[],
+        help="also measure recall@10 and latency at these efSearch values",
+    )  # fmt: skip
+    parser.add_argument(
+        "--sparse-backend", choices=["bm25", "tantivy"], default="bm25",
+        help="the service's BM25 backend used by --engine ours",
+    )  # fmt: skip
     parser.add_argument("--out", type=Path, default=RESULTS / "scale_index_1m.json")
     args = parser.parse_args()
     if args.engine != "both":

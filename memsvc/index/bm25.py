@@ -2,8 +2,11 @@
 
 Layout (all NumPy, no pickles on disk):
 
-* per term: growable arrays of *positions* and term frequencies (the postings), and the number
-  of live documents holding it (``df``);
+* per term: a slice of two shared *arenas* holding its postings (document positions and term
+  frequencies), with room to grow (doubling; an outgrown slice moves to the arena's end and
+  the arena is repacked once a third of it is abandoned), and the number of live documents
+  holding it (``df``). One array pair per term cost ~250 bytes of NumPy headers per term, and
+  most terms occur once or twice (issue 15: RAM per memory at 1M);
 * per position: document length and a slice of a forward index (its term ids), so that a
   removal can lower ``df`` without the text;
 * a :class:`~memsvc.index.tags.TagTable` for keys, filters and tombstones.
@@ -46,6 +49,7 @@ _ARRAYS_FILE = "bm25.npz"
 _TERMS_FILE = "terms.json"
 _COMPACT_RATIO = 0.25
 _COMPACT_MIN_SLOTS = 1_024
+_REPACK_MIN = 1 << 16  # abandoned arena slots tolerated before a repack
 _ARRAYS = (
     "post_offsets",
     "post_pos",
@@ -56,7 +60,6 @@ _ARRAYS = (
     "doc_terms",
     "fwd",
 )
-_MIN_POSTINGS = 4  # most terms occur in one or two documents
 
 
 def _grown(array: npt.NDArray[Any], needed: int, *, minimum: int = 64) -> npt.NDArray[Any]:
@@ -110,8 +113,12 @@ class Bm25Index:
         self.applied_seq = 0
         self._tags = TagTable()
         self._term_ids: dict[str, int] = {}
-        self._post_pos: list[npt.NDArray[np.int32]] = []
-        self._post_tf: list[npt.NDArray[np.float32]] = []
+        self._arena_pos = np.zeros(0, dtype=np.int32)
+        self._arena_tf = np.zeros(0, dtype=np.float32)
+        self._arena_used = 0  # arena slots handed out (live slices and abandoned ones)
+        self._arena_abandoned = 0  # slots of slices that moved
+        self._post_start = np.zeros(0, dtype=np.int64)
+        self._post_cap = np.zeros(0, dtype=np.int64)
         self._post_len = np.zeros(0, dtype=np.int64)
         self._df = np.zeros(0, dtype=np.int64)
         self._doc_len = np.zeros(0, dtype=np.float32)
@@ -142,7 +149,7 @@ class Bm25Index:
             "slots": self._tags.slots,
             "tombstones": self._tags.tombstones,
             "terms": len(self._term_ids),
-            "postings": int(self._post_len.sum()),
+            "postings": int(self._post_len[: len(self._term_ids)].sum()),
             "applied_seq": self.applied_seq,
         }
 
@@ -153,8 +160,6 @@ class Bm25Index:
         if term_id is None:
             term_id = len(self._term_ids)
             self._term_ids[term] = term_id
-            self._post_pos.append(np.empty(0, dtype=np.int32))
-            self._post_tf.append(np.empty(0, dtype=np.float32))
         return term_id
 
     def add(
@@ -206,6 +211,8 @@ class Bm25Index:
         self._norms = None
         n_terms = len(self._term_ids)
         self._post_len = _grown(self._post_len, n_terms)
+        self._post_start = _grown(self._post_start, n_terms)
+        self._post_cap = _grown(self._post_cap, n_terms)
         self._df = _grown(self._df, n_terms)
         order = np.argsort(terms, kind="stable")
         unique, starts, per_term = np.unique(terms[order], return_index=True, return_counts=True)
@@ -221,12 +228,49 @@ class Bm25Index:
     ) -> None:
         used = int(self._post_len[term])
         needed = used + len(positions)
-        if needed > len(self._post_pos[term]):
-            self._post_pos[term] = _grown(self._post_pos[term], needed, minimum=_MIN_POSTINGS)
-            self._post_tf[term] = _grown(self._post_tf[term], needed, minimum=_MIN_POSTINGS)
-        self._post_pos[term][used:needed] = positions
-        self._post_tf[term][used:needed] = tfs
+        start = int(self._post_start[term])
+        if needed > int(self._post_cap[term]):
+            start = self._move_slice(term, used, max(needed, 2 * used))
+        self._arena_pos[start + used : start + needed] = positions
+        self._arena_tf[start + used : start + needed] = tfs
         self._post_len[term] = needed
+
+    def _move_slice(self, term: int, used: int, capacity: int) -> int:
+        """Give ``term`` a slice of ``capacity`` at the arena's end, its postings copied."""
+        if self._arena_abandoned > max(self._arena_used // 3, _REPACK_MIN):
+            self._repack()
+        old = int(self._post_start[term])
+        self._arena_abandoned += int(self._post_cap[term])
+        start = self._arena_used
+        self._arena_pos = _grown(self._arena_pos, start + capacity)
+        self._arena_tf = _grown(self._arena_tf, start + capacity)
+        self._arena_pos[start : start + used] = self._arena_pos[old : old + used]
+        self._arena_tf[start : start + used] = self._arena_tf[old : old + used]
+        self._post_start[term] = start
+        self._post_cap[term] = capacity
+        self._arena_used = start + capacity
+        return start
+
+    def _gather(self) -> npt.NDArray[np.int64]:
+        """Arena indices of every term's postings, term by term (a tight copy's order)."""
+        n_terms = len(self._term_ids)
+        lens = self._post_len[:n_terms]
+        tight_starts = np.cumsum(lens) - lens
+        return np.repeat(self._post_start[:n_terms] - tight_starts, lens) + np.arange(
+            int(lens.sum()), dtype=np.int64
+        )
+
+    def _repack(self) -> None:
+        """Copy every term's postings into tight new arenas (abandoned slices are dropped)."""
+        n_terms = len(self._term_ids)
+        src = self._gather()
+        self._arena_pos = self._arena_pos[src]
+        self._arena_tf = self._arena_tf[src]
+        lens = self._post_len[:n_terms]
+        self._post_start[:n_terms] = np.cumsum(lens) - lens
+        self._post_cap[:n_terms] = lens
+        self._arena_used = len(src)
+        self._arena_abandoned = 0
 
     def _forget(self, positions: npt.NDArray[np.intp]) -> None:
         """Take tombstoned documents out of ``df`` and the length statistics."""
@@ -266,15 +310,19 @@ class Bm25Index:
         kept = self._tags.compact()
         remap = np.full(old_slots, -1, dtype=np.int32)
         remap[kept] = np.arange(len(kept), dtype=np.int32)
-        for term, used in enumerate(self._post_len[: len(self._term_ids)].tolist()):
-            if used == 0:
-                continue
-            moved = remap[self._post_pos[term][:used]]
-            alive = moved >= 0
-            count = int(np.count_nonzero(alive))
-            self._post_pos[term][:count] = moved[alive]
-            self._post_tf[term][:count] = self._post_tf[term][:used][alive]
-            self._post_len[term] = count
+        self._repack()
+        n_terms = len(self._term_ids)
+        moved = remap[self._arena_pos]
+        alive = moved >= 0
+        owners = np.repeat(np.arange(n_terms), self._post_len[:n_terms])
+        lens = np.bincount(owners[alive], minlength=n_terms).astype(np.int64)
+        self._arena_pos = moved[alive].astype(np.int32)
+        self._arena_tf = self._arena_tf[alive]
+        self._post_len[:n_terms] = lens
+        self._post_start[:n_terms] = np.cumsum(lens) - lens
+        self._post_cap[:n_terms] = lens
+        self._arena_used = len(self._arena_pos)
+        self._arena_abandoned = 0
         counts = self._doc_terms[kept].astype(np.int64)
         starts = self._doc_start[kept]
         shifts = np.repeat(starts - (np.cumsum(counts) - counts), counts)
@@ -302,8 +350,8 @@ class Bm25Index:
         remap[keep] = np.arange(len(keep), dtype=np.int32)
         terms = list(self._term_ids)
         self._term_ids = {terms[i]: j for j, i in enumerate(keep.tolist())}
-        self._post_pos = [self._post_pos[i] for i in keep.tolist()]
-        self._post_tf = [self._post_tf[i] for i in keep.tolist()]
+        self._post_start = self._post_start[keep]
+        self._post_cap = self._post_cap[keep]
         self._post_len = self._post_len[keep]
         self._df = self._df[keep]
         self._fwd = remap[self._fwd[: self._fwd_size]]
@@ -353,9 +401,10 @@ class Bm25Index:
             if df <= 0:
                 continue
             weight = np.float32(math.log1p((n_docs - df + 0.5) / (df + 0.5)) * (self.k1 + 1.0))
-            used = int(self._post_len[term])
-            positions = self._post_pos[term][:used]
-            tf = self._post_tf[term][:used]
+            start = int(self._post_start[term])
+            end = start + int(self._post_len[term])
+            positions = self._arena_pos[start:end]
+            tf = self._arena_tf[start:end]
             scores[positions] += weight * tf / (tf + norms[positions])
         return scores
 
@@ -365,10 +414,11 @@ class Bm25Index:
         """Persist atomically with ``applied_seq`` (see :mod:`memsvc.index.snapshot`)."""
 
         def write_files(folder: Path) -> None:
-            used = self._post_len[: len(self._term_ids)].tolist()
+            used = self._post_len[: len(self._term_ids)]
             offsets = np.concatenate([[0], np.cumsum(used, dtype=np.int64)])
-            pos = [p[:n] for p, n in zip(self._post_pos, used, strict=True)]
-            tfs = [t[:n] for t, n in zip(self._post_tf, used, strict=True)]
+            src = self._gather()
+            pos = [self._arena_pos[src]]
+            tfs = [self._arena_tf[src]]
             arrays = {
                 "post_offsets": offsets.astype(np.int64),
                 "post_pos": np.concatenate([np.empty(0, dtype=np.int32), *pos]),
@@ -430,10 +480,13 @@ class Bm25Index:
             raise IndexOutOfSync("stored BM25 index count disagrees with its tags")
         offsets = arrays["post_offsets"]
         self._term_ids = {t: i for i, t in enumerate(terms)}
-        bounds = offsets[1:-1]
-        self._post_pos = list(np.split(arrays["post_pos"].astype(np.int32), bounds))
-        self._post_tf = list(np.split(arrays["post_tf"].astype(np.float32), bounds))
-        self._post_len = np.diff(offsets)
+        self._arena_pos = arrays["post_pos"].astype(np.int32)
+        self._arena_tf = arrays["post_tf"].astype(np.float32)
+        self._arena_used = len(self._arena_pos)
+        self._arena_abandoned = 0
+        self._post_len = np.diff(offsets).astype(np.int64)
+        self._post_start = offsets[:-1].astype(np.int64)
+        self._post_cap = self._post_len.copy()
         self._df = arrays["df"].astype(np.int64)
         self._doc_len = arrays["doc_len"].astype(np.float32)
         self._doc_start = arrays["doc_start"].astype(np.int64)

@@ -2,6 +2,9 @@
 
 ``IndexSettings.backend`` names a dense backend; its class must provide
 ``from_settings(cfg, dim)`` and ``load(directory, cfg, dim)`` (see :class:`VectorBackend`).
+``IndexSettings.sparse_backend`` names a BM25 backend: a class made with no arguments, with a
+``load(directory)`` class method. A snapshot of another backend does not load
+(:class:`IndexOutOfSync`), so switching backend rebuilds the index from SQL.
 Nothing heavy is imported until a backend is asked for, so ``import memsvc.index.registry``
 does not import FAISS.
 """
@@ -20,7 +23,7 @@ from memsvc.index.base import SparseIndex, VectorIndex
 from memsvc.index.snapshot import read_snapshot, snapshot_lock
 
 __all__ = [
-    "SPARSE_BACKEND",
+    "SPARSE_BACKENDS",
     "VECTOR_BACKENDS",
     "ModelChanged",
     "VectorBackend",
@@ -36,7 +39,12 @@ VECTOR_BACKENDS: Mapping[str, str] = MappingProxyType(
         "faiss": "memsvc.index.faiss:FaissIndex",
     }
 )
-SPARSE_BACKEND = "memsvc.index.bm25:Bm25Index"
+SPARSE_BACKENDS: Mapping[str, str] = MappingProxyType(
+    {
+        "bm25": "memsvc.index.bm25:Bm25Index",
+        "tantivy": "memsvc.index.tantivy_bm25:TantivyBm25Index",
+    }
+)
 
 
 class VectorBackend(Protocol):
@@ -115,17 +123,31 @@ def load_vector_index(
         return index
 
 
-def make_sparse_index() -> SparseIndex:
-    """An empty BM25 index with default parameters."""
-    return cast(_SparseBackend, _resolve(SPARSE_BACKEND))()
+def _sparse_backend(cfg: IndexSettings | None) -> _SparseBackend:
+    name = (cfg or IndexSettings()).sparse_backend
+    target = SPARSE_BACKENDS.get(name)
+    if target is None:
+        raise ConfigError("unknown sparse index backend", detail={"backend": name})
+    return cast(_SparseBackend, _resolve(target))
 
 
-def load_sparse_index(directory: Path) -> SparseIndex:
+def make_sparse_index(cfg: IndexSettings | None = None) -> SparseIndex:
+    """An empty BM25 index of the backend named by ``cfg.sparse_backend`` (default settings
+    when ``None``).
+
+    Raises:
+        ConfigError: the backend is unknown or cannot be imported.
+    """
+    return _sparse_backend(cfg)()
+
+
+def load_sparse_index(directory: Path, cfg: IndexSettings | None = None) -> SparseIndex:
     """The BM25 index saved in ``directory``; an empty one (``applied_seq`` 0) if none was.
 
     Raises:
-        IndexOutOfSync: the saved index is corrupt; rebuild it.
+        ConfigError: the backend is unknown or cannot be imported.
+        IndexOutOfSync: the saved index is corrupt or of another backend; rebuild it.
     """
-    backend = cast(_SparseBackend, _resolve(SPARSE_BACKEND))
+    backend = _sparse_backend(cfg)
     with snapshot_lock(directory, for_write=False):
         return backend.load(directory)

@@ -138,13 +138,13 @@ class IndexSync:
                 dense = load_vector_index(
                     self._cfg, self._embedder.dim, base / "dense", model_id=self._embedder.model_id
                 )
-                sparse = load_sparse_index(base / "sparse")
+                sparse = load_sparse_index(base / "sparse", self._cfg)
             except IndexOutOfSync as exc:
                 broken = exc
                 dense = make_vector_index(
                     self._cfg, self._embedder.dim, model_id=self._embedder.model_id
                 )
-                sparse = make_sparse_index()
+                sparse = make_sparse_index(self._cfg)
             found = NamespaceIndexes(namespace_id, dense, sparse)
             # Taken before anyone else can see the entry: nobody uses it half loaded.
             found.lock.acquire()
@@ -402,7 +402,7 @@ class IndexSync:
                     make_vector_index(
                         self._cfg, self._embedder.dim, model_id=self._embedder.model_id
                     ),
-                    make_sparse_index(),
+                    make_sparse_index(self._cfg),
                 )
                 self._by_ns[namespace_id] = idx
             self._rebuilding.add(namespace_id)
@@ -424,7 +424,7 @@ class IndexSync:
         idx.dense = make_vector_index(
             self._cfg, self._embedder.dim, model_id=self._embedder.model_id
         )
-        idx.sparse = make_sparse_index()
+        idx.sparse = make_sparse_index(self._cfg)
         total = sum(len(v) for v in all_ids.values())
         done = 0
         for kind, ids in all_ids.items():
@@ -482,7 +482,8 @@ class IndexSync:
         """Catch up, then drop every trace of removed documents and persist now (erasure).
 
         Compacts both indexes (tombstoned vectors, postings and forward entries go), drops BM25
-        terms no document uses any more, and writes new snapshots (old ones are deleted).
+        terms no document uses any more, and writes new snapshots (old ones are deleted); a
+        tantivy index, which cannot drop them in place, is rebuilt from SQL (``rebuilt``: 1).
         Returns the number of BM25 terms dropped and the sizes after.
         """
         self.catch_up(namespace_id)
@@ -494,6 +495,16 @@ class IndexSync:
                     step()
             prune = getattr(idx.sparse, "prune_terms", None)
             dropped = int(prune()) if callable(prune) else 0
+            if getattr(idx.sparse, "holds_removed_terms", False):
+                # tantivy keeps a removed document's terms until its segment merges, and its
+                # binding cannot force one: only a fresh index from SQL holds none of them.
+                self._rebuild_into(idx)
+                return {
+                    "terms_dropped": 0,
+                    "rebuilt": 1,
+                    "dense": len(idx.dense),
+                    "sparse": len(idx.sparse),
+                }
             self._save(idx)
             return {"terms_dropped": dropped, "dense": len(idx.dense), "sparse": len(idx.sparse)}
 

@@ -69,6 +69,109 @@ class _Interner:
         return None if code == _NO_CODE else self.strings[code]
 
 
+class _KeyMap:
+    """Key -> position for the live memories, in NumPy: two sorted int64 columns plus a small
+    dict of recent changes, merged in once it passes 1/16 of the sorted part.
+
+    A ``dict[int, int]`` cost ~110 bytes per memory (two int objects and a slot), once per
+    index; this costs 16 (issue 15's memory target at 1M). Lookups of many keys are one
+    ``searchsorted``.
+    """
+
+    _MERGE_MIN = 1_024
+
+    def __init__(self) -> None:
+        self._keys = np.zeros(0, dtype=np.int64)
+        self._pos = np.zeros(0, dtype=np.int64)  # -1: removed since the last merge
+        self._recent: dict[int, int] = {}  # -1: removed
+        self._live = 0
+
+    @classmethod
+    def build(cls, keys: npt.NDArray[np.int64], positions: npt.NDArray[np.intp]) -> _KeyMap:
+        """A map of distinct ``keys`` at ``positions``."""
+        out = cls()
+        order = np.argsort(keys, kind="stable")
+        out._keys = np.ascontiguousarray(keys[order], dtype=np.int64)
+        out._pos = np.ascontiguousarray(positions[order], dtype=np.int64)
+        if len(out._keys) > 1 and bool(np.any(out._keys[1:] == out._keys[:-1])):
+            raise IndexOutOfSync("stored tag table holds a key twice")
+        out._live = len(out._keys)
+        return out
+
+    def __len__(self) -> int:
+        return self._live
+
+    def _sorted_lookup(self, keys: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        if len(self._keys) == 0:
+            return np.full(len(keys), -1, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self._keys, keys), len(self._keys) - 1)
+        return np.where(self._keys[at] == keys, self._pos[at], -1)
+
+    def lookup(self, keys: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """The position of each key, -1 where it is not held."""
+        keys = np.asarray(keys, dtype=np.int64).reshape(-1)
+        found = self._sorted_lookup(keys)
+        recent = self._recent
+        if not recent:
+            return found
+        if len(keys) <= 64:
+            for i, key in enumerate(keys.tolist()):
+                if key in recent:
+                    found[i] = recent[key]
+            return found
+        recent_keys = np.fromiter(recent, dtype=np.int64, count=len(recent))
+        recent_pos = np.fromiter(recent.values(), dtype=np.int64, count=len(recent))
+        order = np.argsort(recent_keys)
+        recent_keys, recent_pos = recent_keys[order], recent_pos[order]
+        at = np.minimum(np.searchsorted(recent_keys, keys), len(recent_keys) - 1)
+        hit = recent_keys[at] == keys
+        found[hit] = recent_pos[at[hit]]
+        return found
+
+    def get(self, key: int) -> int | None:
+        """The position of one key, ``None`` when not held."""
+        position = self._recent.get(key)
+        if position is None:
+            position = int(self._sorted_lookup(np.asarray([key], dtype=np.int64))[0])
+        return None if position < 0 else position
+
+    def set_many(self, keys: Sequence[int], positions: Sequence[int]) -> None:
+        """Map keys that are not held (removed first) to new positions."""
+        self._recent.update(zip(keys, positions, strict=True))
+        self._live += len(keys)
+        self._maybe_merge()
+
+    def pop_many(self, keys: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
+        """Forget held keys; returns their positions (unknown keys are skipped)."""
+        keys = np.asarray(keys, dtype=np.int64).reshape(-1)
+        _, first = np.unique(keys, return_index=True)
+        keys = keys[np.sort(first)]  # distinct, in input order
+        found = self.lookup(keys)
+        held = found >= 0
+        for key in keys[held].tolist():
+            self._recent[key] = -1
+        self._live -= int(np.count_nonzero(held))
+        self._maybe_merge()
+        return found[held].astype(np.intp)
+
+    def _maybe_merge(self) -> None:
+        if len(self._recent) > max(self._MERGE_MIN, len(self._keys) // 16):
+            self.merge()
+
+    def merge(self) -> None:
+        """Fold the recent changes into the sorted columns."""
+        if not self._recent:
+            return
+        changed = np.fromiter(self._recent, dtype=np.int64, count=len(self._recent))
+        values = np.fromiter(self._recent.values(), dtype=np.int64, count=len(self._recent))
+        keep = ~np.isin(self._keys, changed)
+        keys = np.concatenate([self._keys[keep & (self._pos >= 0)], changed[values >= 0]])
+        pos = np.concatenate([self._pos[keep & (self._pos >= 0)], values[values >= 0]])
+        order = np.argsort(keys, kind="stable")
+        self._keys, self._pos = keys[order], pos[order]
+        self._recent = {}
+
+
 class TagTable:
     """Keys and filter tags by position, with tombstones and compaction.
 
@@ -77,7 +180,7 @@ class TagTable:
 
     def __init__(self) -> None:
         self._strings = _Interner()
-        self._positions: dict[int, int] = {}
+        self._positions = _KeyMap()
         self._size = 0
         self._alloc(_MIN_CAPACITY)
 
@@ -120,7 +223,7 @@ class TagTable:
         return len(self._positions)
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, int | np.integer) and int(key) in self._positions
+        return isinstance(key, int | np.integer) and self._positions.get(int(key)) is not None
 
     @property
     def slots(self) -> int:
@@ -131,6 +234,10 @@ class TagTable:
     def tombstones(self) -> int:
         """Positions that no longer hold a live memory."""
         return self._size - len(self._positions)
+
+    def holds(self, keys: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        """Whether each of ``keys`` is held (one vectorised lookup)."""
+        return self._positions.lookup(np.asarray(keys, dtype=np.int64)) >= 0
 
     def keys(self) -> npt.NDArray[np.int64]:
         """Live keys, in position order."""
@@ -146,8 +253,8 @@ class TagTable:
 
     def positions_of(self, keys: Iterable[int]) -> npt.NDArray[np.intp]:
         """Positions of the held keys among ``keys`` (unknown keys are skipped)."""
-        found = [self._positions[k] for k in map(int, keys) if k in self._positions]
-        return np.asarray(found, dtype=np.intp)
+        found = self._positions.lookup(np.fromiter(map(int, keys), dtype=np.int64))
+        return found[found >= 0].astype(np.intp)
 
     def tags_at(self, position: int) -> IndexTags:
         """The tags stored at one position."""
@@ -183,19 +290,15 @@ class TagTable:
         self._alive[new] = True
         self._size = start + len(keys)
         self._write_tags(new, tags)
-        for key, position in zip(keys.tolist(), new.tolist(), strict=True):
-            self._positions[key] = position
+        self._positions.set_many(keys.tolist(), new.tolist())
         return new, replaced
 
     def retag(self, keys: npt.NDArray[np.int64], tags: Sequence[IndexTags]) -> int:
         """Replace the tags of held keys in place; unknown keys are ignored. Returns how many."""
         if len(keys) != len(tags):
             raise ValueError("keys and tags differ in length")
-        chosen = [
-            (self._positions[k], tag)
-            for k, tag in zip(map(int, keys), tags, strict=True)
-            if k in self._positions
-        ]
+        found = self._positions.lookup(np.asarray(keys, dtype=np.int64))
+        chosen = [(p, tag) for p, tag in zip(found.tolist(), tags, strict=True) if p >= 0]
         if chosen:
             positions = np.asarray([p for p, _ in chosen], dtype=np.intp)
             self._write_tags(positions, [t for _, t in chosen])
@@ -211,8 +314,7 @@ class TagTable:
 
     def remove(self, keys: Iterable[int]) -> npt.NDArray[np.intp]:
         """Tombstone held keys; returns their former positions (unknown keys are skipped)."""
-        removed = [self._positions.pop(k) for k in map(int, keys) if k in self._positions]
-        positions = np.asarray(removed, dtype=np.intp)
+        positions = self._positions.pop_many(np.fromiter(map(int, keys), dtype=np.int64))
         self._alive[positions] = False
         return positions
 
@@ -231,7 +333,7 @@ class TagTable:
         self._agent[len(kept) : self._size] = _NO_CODE
         self._session[len(kept) : self._size] = _NO_CODE
         self._size = len(kept)
-        self._positions = {k: i for i, k in enumerate(self._key[: self._size].tolist())}
+        self._positions = _KeyMap.build(self._key[: self._size], np.arange(self._size))
         return kept
 
     def prune_strings(self) -> int:
@@ -345,6 +447,4 @@ class TagTable:
             column[:n] = arrays[name]
         self._size = n
         live = np.flatnonzero(self._alive[:n])
-        self._positions = dict(zip(self._key[live].tolist(), live.tolist(), strict=True))
-        if len(self._positions) != len(live):
-            raise IndexOutOfSync("stored tag table holds a key twice")
+        self._positions = _KeyMap.build(self._key[live], live)

@@ -21,6 +21,7 @@ from memsvc.index.registry import (
     make_sparse_index,
     make_vector_index,
 )
+from memsvc.index.tantivy_bm25 import TantivyBm25Index
 
 
 @pytest.mark.parametrize(("backend", "expected"), [("faiss", FaissIndex), ("exact", ExactIndex)])
@@ -51,12 +52,27 @@ def test_load_vector_index_refuses_a_snapshot_of_another_backend(tmp_path: Path)
         load_vector_index(IndexSettings(backend="faiss"), DIM, tmp_path)
 
 
-def test_sparse_index_factory_and_loader(tmp_path: Path) -> None:
-    index = make_sparse_index()
-    assert isinstance(index, Bm25Index)
+@pytest.mark.parametrize(
+    ("backend", "expected"), [("bm25", Bm25Index), ("tantivy", TantivyBm25Index)]
+)
+def test_sparse_index_factory_and_loader(tmp_path: Path, backend: str, expected: type) -> None:
+    cfg = IndexSettings.model_validate({"sparse_backend": backend})
+    index = make_sparse_index(cfg)
+    assert isinstance(index, expected)
     assert isinstance(index, SparseIndex)
-    empty = load_sparse_index(tmp_path / "missing")
+    empty = load_sparse_index(tmp_path / "missing", cfg)
     assert (len(empty), empty.applied_seq) == (0, 0)
+    index.add(keys_of([1, 2]), ["red apple", "green pear"], tags_for(2))
+    index.applied_seq = 4
+    index.save(tmp_path / "sparse")
+    loaded = load_sparse_index(tmp_path / "sparse", cfg)
+    assert (len(loaded), loaded.applied_seq) == (2, 4)
+
+
+def test_sparse_snapshot_of_another_backend_is_out_of_sync(tmp_path: Path) -> None:
+    make_sparse_index(IndexSettings.model_validate({"sparse_backend": "bm25"})).save(tmp_path)
+    with pytest.raises(IndexOutOfSync):
+        load_sparse_index(tmp_path, IndexSettings.model_validate({"sparse_backend": "tantivy"}))
 
 
 def test_unknown_backend_target_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -106,3 +106,27 @@ def test_tag_table_grows_past_its_initial_capacity() -> None:
 def test_last_occurrences_keeps_the_last_entry_of_each_key() -> None:
     keys = np.asarray([5, 3, 5, 7, 3], dtype=np.int64)
     assert last_occurrences(keys).tolist() == [2, 3, 4]
+
+
+def test_tag_table_key_map_agrees_with_a_dict_across_merges(rng: np.random.Generator) -> None:
+    """Upserts and removals of single keys and batches, past the key map's merge threshold,
+    give the positions a plain dict gives."""
+    table, model, slots = TagTable(), {}, 0
+    for round_ in range(60):
+        batch = np.unique(rng.integers(1, 6_000, size=int(rng.integers(1, 400))))
+        if round_ % 3 == 2:
+            gone = table.remove(keys_of(batch.tolist()))
+            assert len(gone) == sum(1 for b in batch.tolist() if b in model)
+            for b in batch.tolist():
+                model.pop(b, None)
+            continue
+        new, _ = table.upsert(keys_of(batch.tolist()), tags_for(len(batch)))
+        assert new.tolist() == list(range(slots, slots + len(batch)))
+        model |= {b: slots + i for i, b in enumerate(batch.tolist())}
+        slots += len(batch)
+    probe = list(range(1, 6_000))
+    assert len(table) == len(model)
+    expected = [model[p] for p in probe if p in model]
+    assert table.positions_of(keys_of(probe).tolist()).tolist() == expected
+    assert [key(p) in table for p in probe[:500]] == [p in model for p in probe[:500]]
+    assert table.holds(keys_of(probe)).tolist() == [p in model for p in probe]
