@@ -403,7 +403,7 @@ class RetrievalSettings(BaseModel):
         default=50, ge=1, le=1000, description="Memories a graph round ranks into the fusion."
     )
     graph_weight: float = Field(
-        default=1.0,
+        default=0.7,
         ge=0,
         description="Weight of a graph round: its RRF weight ('rrf' fusion), or the relevance "
         "the walk's best memory gets ('max', 'or').",
@@ -415,7 +415,7 @@ class RetrievalSettings(BaseModel):
         "conversation, beside the entity links (0: no such edges).",
     )
     graph_fusion: Literal["rrf", "max", "or"] = Field(
-        default="rrf",
+        default="or",
         description="How a graph round's ranking joins the results: 'rrf' adds it as one more "
         "ranked list; 'max' gives each memory the walk's relevance (graph_weight x its PageRank "
         "over the best one's) where that beats its own; 'or' combines the two as 1-(1-a)(1-b).",

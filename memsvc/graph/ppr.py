@@ -284,9 +284,9 @@ class GraphRound:
     query_weight: float = 1.0
     damping: float = 0.5
     candidates: int = 50
-    weight: float = 1.0
+    weight: float = 0.7
     rrf_k: int = 60
-    fusion: Literal["rrf", "max", "or"] = "rrf"
+    fusion: Literal["rrf", "max", "or"] = "or"
     scale: float = 2.0 / 61
 
 

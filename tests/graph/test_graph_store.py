@@ -150,13 +150,6 @@ def test_memory_client_lists_entities(service: Any, chat: Any) -> None:
     assert {"Alice", "Bob", "Oscar"} <= names
 
 
-@pytest.mark.xfail(
-    reason=(
-        "since the facts branch merged (typed triples, current facts boosted), the linked turn "
-        "leaves the top 20 in both rounds; the graph round's fusion needs re-tuning (issue 14)"
-    ),
-    strict=True,
-)
 def test_a_graph_round_finds_a_turn_linked_only_through_an_entity(service: Any, chat: Any) -> None:
     distractors = [("Bob", f"I watched game {i} of the chess match on TV.") for i in range(30)]
     _add(service, distractors, session="s3", day=60)
