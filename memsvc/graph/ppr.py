@@ -20,6 +20,7 @@ few milliseconds for tens of thousands of nodes), the matrix being networkx's ow
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from collections import OrderedDict
@@ -179,7 +180,7 @@ def _link_turns(
         .where(*_owner_events(namespace_id, owner))
         .order_by(t.Event.session_id, t.Event.occurred_at, t.Event.id)
     ).all()
-    for (earlier, conversation), (later, following) in zip(rows, rows[1:], strict=False):
+    for (earlier, conversation), (later, following) in itertools.pairwise(rows):
         if conversation == following:
             a = encode_key(MemoryRef(MemoryKind.EVENT, earlier))
             b = encode_key(MemoryRef(MemoryKind.EVENT, later))
@@ -352,13 +353,13 @@ def expand(
     memory_nodes = np.array([node > 0 for node in graph.nodes], dtype=bool)
     for round_no in range(len(traces), len(traces) + rounds):
         ordered = sorted(best.values(), key=lambda r: (-r.score, r.round, r.rank, r.key))
-        top = [item for item in ordered if item.key in graph.index][: cfg.seeds]
-        seeds = _seeds(graph, query, top, cfg)
+        seeded = [item for item in ordered if item.key in graph.index][: cfg.seeds]
+        seeds = _seeds(graph, query, seeded, cfg)
         if not seeds:
             break
         scores = ppr(graph, seeds, damping=cfg.damping)
         scores[~memory_nodes] = -1.0
-        for item in top:  # the walk ranks what the seeds lead to, not the seeds again
+        for item in seeded:  # the walk ranks what the seeds lead to, not the seeds again
             scores[graph.index[item.key]] = -1.0
         want = min(cfg.candidates * 2, int(memory_nodes.sum()))
         top = np.argsort(-scores)[:want]
