@@ -417,7 +417,22 @@ class RetrievalSettings(BaseModel):
         default=50, ge=1, le=1000, description="Memories a graph round ranks into the fusion."
     )
     graph_weight: float = Field(
-        default=1.0, ge=0, description="RRF weight of a graph round's ranking."
+        default=0.7,
+        ge=0,
+        description="Weight of a graph round: its RRF weight ('rrf' fusion), or the relevance "
+        "the walk's best memory gets ('max', 'or').",
+    )
+    graph_turn_weight: float = Field(
+        default=0.0,
+        ge=0,
+        description="Weight of the graph edge from each turn to the next one of its "
+        "conversation, beside the entity links (0: no such edges).",
+    )
+    graph_fusion: Literal["rrf", "max", "or"] = Field(
+        default="or",
+        description="How a graph round's ranking joins the results: 'rrf' adds it as one more "
+        "ranked list; 'max' gives each memory the walk's relevance (graph_weight x its PageRank "
+        "over the best one's) where that beats its own; 'or' combines the two as 1-(1-a)(1-b).",
     )
     later_round_weight: float = Field(
         default=0.8,

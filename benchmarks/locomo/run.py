@@ -36,6 +36,7 @@ in the interpreter given by ``--mem0-python``.
     python -m benchmarks.locomo.run --workdir W --reuse --rounds 1 2 3
     python -m benchmarks.locomo.run --workdir W --reuse --build-only
     python -m benchmarks.locomo.run --mem0-python /path/to/venv/bin/python
+    python -m benchmarks.locomo.run --workdir W --reuse --rounds 1 2 3 --no-mem0  # not mem0
     python -m benchmarks.locomo.run --skip 5 --no-baselines -s embed.backend=static  # 6-10
 """
 
@@ -445,6 +446,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--build-only", action="store_true", help="build the memories, ask nothing")
     parser.add_argument("--no-baselines", action="store_true", help="skip BM25, dense and mem0")
     parser.add_argument(
+        "--no-mem0", action="store_true", help="keep BM25, dense, RRF and BM25+neighbours only"
+    )
+    parser.add_argument(
         "--mem0-python", type=Path, default=None,
         help="an interpreter with mem0ai installed, when this one has none",
     )  # fmt: skip
@@ -488,7 +492,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         results |= baselines.run(
             conversations, methods=list(baselines.METHODS), ks=args.ks, budgets=args.budgets
         )
-        mem0 = run_mem0(args, ks=args.ks, budgets=args.budgets)
+        mem0 = (
+            {"skipped": "--no-mem0"}
+            if args.no_mem0
+            else run_mem0(args, ks=args.ks, budgets=args.budgets)
+        )
         if "recall" in mem0:
             results["mem0"] = mem0["recall"]
             latency["mem0"] = mem0["latency"]
@@ -509,6 +517,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "memsvc": {k: v for k, v in ours.items() if k != "runs"}
         | {"top10_kinds": {n: r["top10_kinds"] for n, r in ours["runs"].items()}},
         "mem0": {k: v for k, v in mem0.items() if k != "recall"},
+        "loadavg": Path("/proc/loadavg").read_text().strip(),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(payload, indent=2, default=str))

@@ -6,7 +6,8 @@ key) and entities; edges are
 
 - memory — entity, one per mention (weight 1),
 - fact — its source events (weight 1): a fact leads to the turns it came from,
-- subject — value of a fact's triple (weight: how many facts link the pair).
+- subject — value of a fact's triple (weight: how many facts link the pair),
+- event — the next event of its conversation (weight ``retrieval.graph_turn_weight``; 0: none).
 
 A graph round (:func:`expand`) starts from what the rounds before found: the top hits are seeds
 (weight ``hit_weight`` × their relevance), so are their entities and the query's own entities
@@ -19,11 +20,13 @@ few milliseconds for tens of thousands of nodes), the matrix being networkx's ow
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import networkx as nx
 import numpy as np
@@ -91,8 +94,14 @@ class LoadedGraph:
         return len(self.memory_entities)
 
 
-def load_graph(session: Session, namespace_id: int, owner: Scope) -> LoadedGraph:
-    """Read an owner's mentions and facts and build its graph (see the module docstring)."""
+def load_graph(
+    session: Session, namespace_id: int, owner: Scope, *, turn_weight: float = 0.0
+) -> LoadedGraph:
+    """Read an owner's mentions and facts and build its graph (see the module docstring).
+
+    With ``turn_weight`` > 0, each event is also linked to the next one told in its
+    conversation (same scope, by event time) with that weight.
+    """
     key = scope_key(owner)
     rows = session.execute(
         sa.select(
@@ -143,6 +152,8 @@ def load_graph(session: Session, namespace_id: int, owner: Scope) -> LoadedGraph
                 if subject != value:
                     weight = graph.get_edge_data(subject, value, {"weight": 0.0})["weight"]
                     graph.add_edge(subject, value, weight=weight + 1.0)
+    if turn_weight > 0:
+        _link_turns(graph, session, namespace_id, owner, turn_weight)
     degree = dict.fromkeys(entity_keys.values(), 0)
     for entities in memory_entities.values():
         for node in entities:
@@ -152,15 +163,44 @@ def load_graph(session: Session, namespace_id: int, owner: Scope) -> LoadedGraph
     return loaded
 
 
-def _version(session: Session, namespace_id: int, owner: Scope) -> tuple[int, int]:
-    """Changes whenever a mention is written or deleted (count and highest id)."""
+def _owner_events(namespace_id: int, owner: Scope) -> list[sa.ColumnElement[bool]]:
+    """Where-clauses for the events of an owner scope (any session)."""
+    where = [t.Event.namespace_id == namespace_id]
+    for column, value in ((t.Event.user_id, owner.user_id), (t.Event.agent_id, owner.agent_id)):
+        where.append(column.is_(None) if value is None else column == value)
+    return where
+
+
+def _link_turns(
+    graph: nx.Graph, session: Session, namespace_id: int, owner: Scope, weight: float
+) -> None:
+    """Link each of the owner's events to the next one of its conversation (session)."""
+    rows = session.execute(
+        sa.select(t.Event.id, t.Event.session_id)
+        .where(*_owner_events(namespace_id, owner))
+        .order_by(t.Event.session_id, t.Event.occurred_at, t.Event.id)
+    ).all()
+    for (earlier, conversation), (later, following) in itertools.pairwise(rows):
+        if conversation == following:
+            a = encode_key(MemoryRef(MemoryKind.EVENT, earlier))
+            b = encode_key(MemoryRef(MemoryKind.EVENT, later))
+            graph.add_edge(a, b, weight=weight)
+
+
+def _version(session: Session, namespace_id: int, owner: Scope) -> tuple[int, ...]:
+    """Changes whenever a mention or an event is written or deleted (counts and highest ids)."""
     count, top = session.execute(
         sa.select(sa.func.count(t.EntityMention.id), sa.func.max(t.EntityMention.id)).where(
             t.EntityMention.namespace_id == namespace_id,
             t.EntityMention.owner_key == scope_key(owner),
         )
     ).one()
-    return int(count or 0), int(top or 0)
+    events, last = session.execute(
+        sa.select(sa.func.count(t.Event.id), sa.func.max(t.Event.id)).where(
+            *_owner_events(namespace_id, owner)
+        )
+    ).one()
+    return int(count or 0), int(top or 0), int(events or 0), int(last or 0)
 
 
 class GraphCache:
@@ -171,11 +211,13 @@ class GraphCache:
 
     Args:
         capacity: owners kept (least recently used dropped).
+        turn_weight: weight of the edge from each event to the next (0: none).
     """
 
-    def __init__(self, capacity: int = 64) -> None:
+    def __init__(self, capacity: int = 64, *, turn_weight: float = 0.0) -> None:
         self._capacity = capacity
-        self._graphs: OrderedDict[tuple[int, str], tuple[int, tuple[int, int], LoadedGraph]] = (
+        self._turn_weight = turn_weight
+        self._graphs: OrderedDict[tuple[int, str], tuple[int, tuple[int, ...], LoadedGraph]] = (
             OrderedDict()
         )
         self._lock = threading.Lock()
@@ -191,7 +233,7 @@ class GraphCache:
         if found is not None and found[1] == version:
             graph = found[2]
         else:
-            graph = load_graph(session, namespace_id, owner)
+            graph = load_graph(session, namespace_id, owner, turn_weight=self._turn_weight)
             logger.debug(
                 "graph loaded: %d nodes, %d edges", graph.graph.number_of_nodes(),
                 graph.graph.number_of_edges(),
@@ -230,33 +272,56 @@ def ppr(
 
 @dataclass(frozen=True)
 class GraphRound:
-    """How a graph round seeds and fuses (``retrieval.graph_*`` settings)."""
+    """How a graph round seeds and fuses (``retrieval.graph_*`` settings).
+
+    ``fusion`` "rrf" adds ``weight / (rrf_k + rank)`` to a memory's score; "max" and "or" give
+    it a relevance of the walk's own, ``weight × π(m) / max π`` over the ranked memories, kept
+    beside its relevance so far (``score / scale``, ``scale`` being the fused score that means
+    relevance 1) as the better of the two ("max") or ``1 - (1 - a)(1 - b)`` ("or").
+    """
 
     seeds: int = 10
     hit_weight: float = 0.05
     query_weight: float = 1.0
     damping: float = 0.5
     candidates: int = 50
-    weight: float = 1.0
+    weight: float = 0.7
     rrf_k: int = 60
+    fusion: Literal["rrf", "max", "or"] = "or"
+    scale: float = 2.0 / 61
 
 
 def _seeds(
     graph: LoadedGraph, query: str, top: Sequence[Retrieved], cfg: GraphRound
 ) -> dict[int, float]:
+    """Reset weights: the hits, their entities (``relevance / degree``), the query's entities.
+
+    An entity that only the hit itself mentions is left out: it leads nowhere the hit does not,
+    and at degree 1 it would weigh as much as the hit's whole relevance.
+    """
     seeds: dict[int, float] = {}
     best = max((item.score for item in top), default=0.0) or 1.0
     for item in top:
         relevance = item.score / best
-        if item.key in graph.index:
-            seeds[item.key] = seeds.get(item.key, 0.0) + cfg.hit_weight * relevance
+        seeds[item.key] = seeds.get(item.key, 0.0) + cfg.hit_weight * relevance
         for node in graph.memory_entities.get(item.key, ()):
-            seeds[node] = seeds.get(node, 0.0) + relevance / graph.degree[node]
+            if graph.degree[node] > 1:
+                seeds[node] = seeds.get(node, 0.0) + relevance / graph.degree[node]
     for key in query_keys(query):
         named = graph.entity_keys.get(key)
         if named is not None:
             seeds[named] = seeds.get(named, 0.0) + cfg.query_weight / graph.degree[named]
     return seeds
+
+
+def _fused(cfg: GraphRound, before: float, rank: int, walk: float) -> float:
+    """A memory's fused score after a graph round ranked it ``rank`` (walk score ``walk``,
+    relative to the round's best) given its fused score ``before`` (0: new)."""
+    if cfg.fusion == "rrf":
+        return before + cfg.weight / (cfg.rrf_k + rank)
+    had, found = min(before / cfg.scale, 1.0), min(cfg.weight * walk, 1.0)
+    combined = max(had, found) if cfg.fusion == "max" else 1.0 - (1.0 - had) * (1.0 - found)
+    return max(before, combined * cfg.scale)
 
 
 def expand(
@@ -288,25 +353,30 @@ def expand(
     memory_nodes = np.array([node > 0 for node in graph.nodes], dtype=bool)
     for round_no in range(len(traces), len(traces) + rounds):
         ordered = sorted(best.values(), key=lambda r: (-r.score, r.round, r.rank, r.key))
-        seeds = _seeds(graph, query, ordered[: cfg.seeds], cfg)
+        seeded = [item for item in ordered if item.key in graph.index][: cfg.seeds]
+        seeds = _seeds(graph, query, seeded, cfg)
         if not seeds:
             break
         scores = ppr(graph, seeds, damping=cfg.damping)
         scores[~memory_nodes] = -1.0
+        for item in seeded:  # the walk ranks what the seeds lead to, not the seeds again
+            scores[graph.index[item.key]] = -1.0
         want = min(cfg.candidates * 2, int(memory_nodes.sum()))
         top = np.argsort(-scores)[:want]
         keys = [graph.nodes[i] for i in top if scores[i] > 0]
         allowed = admit(keys)
         ranked = [k for k in keys if k in allowed][: cfg.candidates]
+        walked = {graph.nodes[i]: float(scores[i]) for i in top if graph.nodes[i] in allowed}
+        peak = max(walked.values(), default=0.0) or 1.0
         new = 0
         for rank, key in enumerate(ranked, start=1):
-            share = cfg.weight / (cfg.rrf_k + rank)
             known = best.get(key)
+            score = _fused(cfg, known.score if known else 0.0, rank, walked[key] / peak)
             if known is None:
-                best[key] = Retrieved(key, share, "", round_no, rank)
+                best[key] = Retrieved(key, score, "", round_no, rank)
                 new += 1
             else:
-                best[key] = Retrieved(key, known.score + share, known.text, known.round, known.rank)
+                best[key] = Retrieved(key, score, known.text, known.round, known.rank)
             parts[key] = {**parts.get(key, {}), f"graph_{round_no}": float(rank)}
         traces.append(RoundTrace(round_no, f"graph: {len(seeds)} seeds", len(ranked), new))
         if new == 0:

@@ -163,7 +163,7 @@ class Searcher:
         self._is_offline = settings.llm.backend == "offline"
         self._prf = PseudoRelevanceFeedback(terms=self._cfg.prf_terms, docs=self._cfg.prf_docs)
         self._scopes = ScopeStates()
-        self._graphs = GraphCache()
+        self._graphs = GraphCache(turn_weight=self._cfg.graph_turn_weight)
         self._questions = QuestionRelations(embedder)
 
     def search(self, request: SearchRequest, *, namespace_id: int) -> SearchResult:
@@ -261,6 +261,8 @@ class Searcher:
                 candidates=cfg.graph_candidates,
                 weight=cfg.graph_weight,
                 rrf_k=cfg.rrf_k,
+                fusion=cfg.graph_fusion,
+                scale=max_fused_score([cfg.dense_weight, cfg.sparse_weight], k=cfg.rrf_k),
             ),
             admit=admit,
             parts=run.parts,
@@ -368,7 +370,8 @@ class Searcher:
         ALGORITHMS.md §2.4); a candidate keeps the better of its own relevance and that.
         """
         weights = [self._cfg.dense_weight, self._cfg.sparse_weight]
-        weights += [self._cfg.graph_weight] * run.graph_rounds
+        if self._cfg.graph_fusion == "rrf":  # one more ranked list; else already in scale
+            weights += [self._cfg.graph_weight] * run.graph_rounds
         top = max_fused_score(weights, k=self._cfg.rrf_k)
         pool: dict[int, dict[str, float]] = {}
         for item in merged.items:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import networkx as nx
 
-from memsvc.graph.ppr import GraphRound, LoadedGraph, expand, ppr
+from memsvc.graph.ppr import GraphRound, LoadedGraph, _seeds, expand, ppr
 from memsvc.retrieval.iterative import IterativeResult, Retrieved, RoundTrace
 
 
@@ -78,3 +78,44 @@ def test_the_query_entities_seed_too_and_admit_filters() -> None:
     keys = [item.key for item in out.items]
     assert 4 in keys  # reached only through the query's entity "violin"
     assert 3 not in keys  # not admitted (another scope, a filter, not active)
+
+
+def test_the_walk_ranks_what_its_seeds_lead_to_not_the_seeds() -> None:
+    graph = _graph()
+    parts: dict[int, dict[str, float]] = {}
+    expand(graph, "what did she paint", _first(1), rounds=1, cfg=GraphRound(),
+           admit=set, parts=parts)  # type: ignore[arg-type]  # fmt: skip
+    assert "graph_1" not in parts.get(1, {})  # the seed itself gets no second vote
+    assert parts[2]["graph_1"] == 1.0
+
+
+def test_an_entity_only_the_hit_mentions_seeds_nothing() -> None:
+    graph = _graph()
+    lone = _seeds(graph, "", [Retrieved(4, 1.0, "", 0, 1)], GraphRound())
+    assert -3 not in lone and lone == {4: GraphRound().hit_weight}
+    shared = _seeds(graph, "", [Retrieved(2, 1.0, "", 0, 1)], GraphRound())
+    assert shared[-1] == shared[-2] == 0.5  # relevance / degree
+
+
+def _fused_order(fusion: str) -> list[int]:
+    """Memory 1 found first (relevance 1), memory 4 weakly (0.6); 2 and 3 only by the walk."""
+    scale = 2.0 / 61
+    first = IterativeResult(
+        items=(Retrieved(1, scale, "", 0, 1), Retrieved(4, 0.6 * scale, "", 0, 2)),
+        rounds=(RoundTrace(0, "q", 2, 2),),
+    )
+    cfg = GraphRound(seeds=1, fusion=fusion, scale=scale)  # type: ignore[arg-type]
+    out = expand(graph := _graph(), "q", first, rounds=1, cfg=cfg, admit=set, parts={})  # type: ignore[arg-type]
+    assert graph.memory_count == 4
+    return [item.key for item in out.items]
+
+
+def test_rrf_fusion_keeps_a_walk_find_below_what_the_hybrid_round_found() -> None:
+    assert _fused_order("rrf") == [1, 4, 2, 3]
+
+
+def test_max_and_or_fusion_let_the_walk_s_best_find_rank_on_its_own_relevance() -> None:
+    for fusion in ("max", "or"):
+        order = _fused_order(fusion)
+        assert order.index(2) < order.index(4), fusion
+        assert order[0] in (1, 2)

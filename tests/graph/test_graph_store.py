@@ -150,13 +150,6 @@ def test_memory_client_lists_entities(service: Any, chat: Any) -> None:
     assert {"Alice", "Bob", "Oscar"} <= names
 
 
-@pytest.mark.xfail(
-    reason=(
-        "since the facts branch merged (typed triples, current facts boosted), the linked turn "
-        "leaves the top 20 in both rounds; the graph round's fusion needs re-tuning (issue 14)"
-    ),
-    strict=True,
-)
 def test_a_graph_round_finds_a_turn_linked_only_through_an_entity(service: Any, chat: Any) -> None:
     distractors = [("Bob", f"I watched game {i} of the chess match on TV.") for i in range(30)]
     _add(service, distractors, session="s3", day=60)
@@ -170,3 +163,23 @@ def test_a_graph_round_finds_a_turn_linked_only_through_an_entity(service: Any, 
 
     assert rank(2) < rank(1)
     assert rank(2) < 5
+
+
+def test_turn_edges_link_each_turn_to_the_next_of_its_session(service: Any, chat: Any) -> None:
+    from memsvc.graph.ppr import load_graph
+    from memsvc.index.ids import encode_key
+    from memsvc.types import MemoryRef
+
+    def key(event: str) -> int:
+        return encode_key(MemoryRef(MemoryKind.EVENT, int(event.rpartition("_")[2])))
+
+    with service.read() as session:
+        namespace = session.scalar(sa.select(t.Namespace.id))
+        plain = load_graph(session, namespace, ALICE)
+        linked = load_graph(session, namespace, ALICE, turn_weight=0.5)
+    first, second = chat["s1"], chat["s2"]
+    assert not plain.graph.has_edge(key(first[0]), key(first[1]))
+    assert linked.graph[key(first[0])][key(first[1])]["weight"] == 0.5
+    assert linked.graph.has_edge(key(first[1]), key(first[2]))
+    assert linked.graph.has_edge(key(second[0]), key(second[1]))  # "How was the weekend?" too
+    assert not linked.graph.has_edge(key(first[2]), key(second[0]))  # another session
