@@ -29,6 +29,7 @@ and chosen with ``index.sparse_backend``.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import shutil
@@ -57,6 +58,9 @@ _ANALYZER = "memsvc_terms"
 _TEXT, _KEY = "text", "key"
 _SCOPE_FIELDS = ("user", "agent", "session")
 _KEY_SET_MAX = 4_096
+if importlib.util.find_spec("tantivy") is None:  # the registry turns this into a ConfigError
+    raise ImportError("index.sparse_backend=tantivy needs tantivy: pip install 'memsvc[tantivy]'")
+
 _WIDEN = 4
 _COMPACT_RATIO = 0.25
 _COMPACT_MIN_SLOTS = 1_024
