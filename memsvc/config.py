@@ -78,10 +78,12 @@ class IndexSettings(BaseModel):
         "recall@10 against exact: 0.96 at 512 for 60k (scale_hnsw_ef.txt), but at 1M 0.902 "
         "at 512, 0.944 at 1024, 0.952 at 2048 (p95 16 ms; scale_index_1m.json).",
     )
-    hnsw_storage: Literal["float32", "float16"] = Field(
+    hnsw_storage: Literal["float32", "float16", "sq8"] = Field(
         default="float16",
         description="How the HNSW layout stores vectors: float16 halves their memory (2 bytes "
-        "per dimension) at a cosine error below 1e-3; float32 keeps them exact.",
+        "per dimension) at a cosine error below 1e-3; sq8 (FAISS 8-bit scalar quantiser, "
+        "trained on the vectors at build time) takes 1 byte per dimension; float32 keeps them "
+        "exact.",
     )
     background_build: bool = Field(
         default=True,

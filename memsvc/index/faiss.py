@@ -6,7 +6,10 @@ searches and writes go on against the flat index; vectors added meanwhile are ap
 graph at the end, under the write lock, and the new layout replaces the old one in a single
 reference assignment, so a search never pauses and never sees half a graph. Positions do not
 change in the swap, so the tag table is untouched. The graph stores its vectors as float16 by
-default (``hnsw_storage``): half the memory, cosine error below 1e-3.
+default (``hnsw_storage``): half the memory, cosine error below 1e-3; ``sq8`` stores one byte per
+dimension (FAISS's 8-bit scalar quantiser, its per-dimension ranges trained on a sample of the
+vectors when the graph is built), a quarter of float32. Scores then come from the decoded codes;
+no exact copy is kept, so there is no exact re-ranking.
 
 Both layouts store vectors at :class:`~memsvc.index.tags.TagTable` *positions*: FAISS id ``i``
 is position ``i`` (``IndexFlatIP`` or ``IndexHNSWFlat``, inner product), and the tag table maps
@@ -68,6 +71,8 @@ _GATHER_MIN = 256  # exact scoring gathers at most this many rows, or this fract
 _GATHER_FRACTION = 0.03  # past it, a selector scan of FAISS's flat storage is faster
 _BUILD_CHUNK = 20_000  # vectors copied from the flat index per hold of the write lock
 _SWAP_TAIL = 1_024  # the build chases new adds until at most this many are left for the swap
+_TRAIN_SAMPLE = 65_536  # sq8: vectors (an even spread of positions) that train the quantiser
+_FLOAT32, _FLOAT16, _SQ8 = "float32", "float16", "sq8"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +81,12 @@ class _Layout:
 
     index: Any
     is_hnsw: bool
-    is_fp16: bool = False
+    storage: str = _FLOAT32  # float32, float16 or sq8 (only HNSW layouts compress)
+
+    @property
+    def is_coded(self) -> bool:
+        """Whether the vectors sit in a FAISS scalar quantiser (float16 or sq8 codes)."""
+        return self.storage != _FLOAT32
 
 
 def _import_faiss() -> Any:
@@ -192,7 +202,7 @@ class FaissIndex:
             "dim": self._dim,
             "applied_seq": self.applied_seq,
             "building": self.is_building,
-            "storage": "float16" if self._layout.is_fp16 else "float32",
+            "storage": self._layout.storage,
             **{f"last_build_{k}": v for k, v in self.last_build.items()},
         }
 
@@ -221,35 +231,72 @@ class FaissIndex:
     def _new_flat(self) -> Any:
         return self._faiss.IndexFlatIP(self._dim)
 
-    def _new_hnsw(self) -> _Layout:
+    def _new_hnsw(self, train: npt.NDArray[np.float32] | None = None) -> _Layout:
+        """An empty HNSW layout as configured; ``sq8`` is trained on ``train`` (required)."""
         fx = self._faiss
-        is_fp16 = self._cfg.hnsw_storage == "float16"
-        if is_fp16:
-            index = fx.IndexHNSWSQ(
-                self._dim, fx.ScalarQuantizer.QT_fp16, self._cfg.hnsw_m, fx.METRIC_INNER_PRODUCT
-            )
+        storage = self._cfg.hnsw_storage
+        metric, m = fx.METRIC_INNER_PRODUCT, self._cfg.hnsw_m
+        if storage == _FLOAT16:
+            index = fx.IndexHNSWSQ(self._dim, fx.ScalarQuantizer.QT_fp16, m, metric)
+        elif storage == _SQ8:
+            if train is None or len(train) == 0:
+                raise ValueError("an sq8 HNSW layout needs training vectors")
+            index = fx.IndexHNSWSQ(self._dim, fx.ScalarQuantizer.QT_8bit, m, metric)
+            index.train(np.ascontiguousarray(train, dtype=np.float32))
         else:
-            index = fx.IndexHNSWFlat(self._dim, self._cfg.hnsw_m, fx.METRIC_INNER_PRODUCT)
+            index = fx.IndexHNSWFlat(self._dim, m, metric)
         index.hnsw.efConstruction = max(40, 2 * self._cfg.hnsw_m)
         index.hnsw.efSearch = self._cfg.hnsw_ef_search
-        return _Layout(index, is_hnsw=True, is_fp16=is_fp16)
+        return _Layout(index, is_hnsw=True, storage=storage)
+
+    def _train_sample(self) -> npt.NDArray[np.float32] | None:
+        """Vectors that train an ``sq8`` quantiser: an even spread of up to ``_TRAIN_SAMPLE``
+        positions of the current index, as float32 (``None`` for other storages)."""
+        if self._cfg.hnsw_storage != _SQ8:
+            return None
+        n = int(self._index.ntotal)
+        positions = np.linspace(0, n - 1, num=min(n, _TRAIN_SAMPLE), dtype=np.int64)
+        return self._rows(positions)
+
+    def _rows(
+        self, positions: npt.NDArray[np.integer[Any]], layout: _Layout | None = None
+    ) -> npt.NDArray[np.float32]:
+        """The vectors at ``positions`` as a float32 copy (sq8 codes are decoded)."""
+        layout = layout or self._layout
+        if layout.storage != _SQ8:
+            return np.asarray(self._vectors(layout)[positions], dtype=np.float32)
+        storage = self._faiss.downcast_index(layout.index.storage)
+        codes = self._codes(layout)[positions]
+        if len(codes) == 0:
+            return np.empty((0, self._dim), dtype=np.float32)
+        return cast("npt.NDArray[np.float32]", storage.sa_decode(np.ascontiguousarray(codes)))
+
+    def _codes(self, layout: _Layout) -> npt.NDArray[np.uint8]:
+        """A read-only, zero-copy view of a scalar quantiser's codes, one row per position."""
+        fx = self._faiss
+        storage = fx.downcast_index(layout.index.storage)
+        n, size = int(layout.index.ntotal), int(storage.code_size)
+        if n == 0:
+            return np.empty((0, size), dtype=np.uint8)
+        raw = fx.rev_swig_ptr(storage.codes.data(), n * size)
+        return np.frombuffer(raw, dtype=np.uint8).reshape(n, size)
 
     def _vectors(self, layout: _Layout | None = None) -> npt.NDArray[Any]:
         """A read-only, zero-copy view of FAISS's vectors by position, shape ``(slots, dim)``:
         float32, or float16 for an HNSW layout that stores them so (cast what you gather).
+        An sq8 layout has no such view: use :meth:`_rows`.
 
         Valid until the next write (an add may move FAISS's buffer): never keep it.
         """
         layout = layout or self._layout
+        if layout.storage == _SQ8:
+            raise TypeError("sq8 codes have no float view; gather rows with _rows")
         n = int(layout.index.ntotal)
         if n == 0:
             return np.empty((0, self._dim), dtype=np.float32)
         fx = self._faiss
-        if layout.is_fp16:
-            storage = fx.downcast_index(layout.index.storage)
-            raw = fx.rev_swig_ptr(storage.codes.data(), n * storage.code_size)
-            half = np.frombuffer(raw, dtype=np.float16).reshape(n, self._dim)
-            return half  # np.frombuffer of a read-only buffer is read-only
+        if layout.storage == _FLOAT16:
+            return self._codes(layout).view(np.float16)  # a view of a read-only buffer
         flat = fx.downcast_index(layout.index.storage) if layout.is_hnsw else layout.index
         view = fx.rev_swig_ptr(flat.get_xb(), n * self._dim).reshape(n, self._dim)
         view.flags.writeable = False
@@ -322,9 +369,13 @@ class FaissIndex:
         self.wait_for_build()
         started = time.perf_counter()
         with self._write_lock, _faiss_errors("compact"):
-            live = self._vectors()[self._tags.live_positions()].astype(np.float32)  # a copy
+            live = self._rows(self._tags.live_positions())  # a float32 copy
             is_large = len(live) > self._cfg.approximate_after
-            layout = self._new_hnsw() if is_large else _Layout(self._new_flat(), is_hnsw=False)
+            layout = (
+                self._new_hnsw(train=live[:: max(1, len(live) // _TRAIN_SAMPLE)])
+                if is_large
+                else _Layout(self._new_flat(), is_hnsw=False)
+            )
             layout.index.add(live)
             self._tags.compact()  # only once the new index exists: a failed build changes nothing
             self._layout = layout
@@ -352,7 +403,10 @@ class FaissIndex:
         buffer mid-copy), add them to a new graph outside it, then catch up and swap."""
         started = time.perf_counter()
         try:
-            layout = self._new_hnsw()
+            with self._write_lock:
+                train = self._train_sample()
+            layout = self._new_hnsw(train=train)  # sq8 trains outside the lock
+            del train
             done = 0
             while True:
                 with self._write_lock:
@@ -496,7 +550,7 @@ class FaissIndex:
         """
         positions = np.flatnonzero(mask)
         if len(positions) <= max(_GATHER_MIN, _GATHER_FRACTION * len(mask)):
-            rows = self._vectors(layout)[positions].astype(np.float32, copy=False)
+            rows = self._rows(positions, layout)
             scores = (rows @ q[0]).astype(np.float32, copy=False)
             order = top_k_order(scores, k)
             return positions[order], scores[order]
@@ -574,14 +628,26 @@ class FaissIndex:
         with _faiss_errors("load"):
             loaded = index._faiss.read_index(str(snapshot.path / _INDEX_FILE))
         index._tags = tags
-        is_fp16 = index_type == _HNSW and isinstance(
-            index._faiss.downcast_index(loaded.storage), index._faiss.IndexScalarQuantizer
+        index._layout = _Layout(
+            loaded, is_hnsw=index_type == _HNSW, storage=index._stored_as(loaded, index_type)
         )
-        index._layout = _Layout(loaded, is_hnsw=index_type == _HNSW, is_fp16=is_fp16)
         index._check_loaded(index_type, count=snapshot.int_field("count"))
         index.applied_seq = snapshot.int_field("applied_seq")
         index.model_id = str(snapshot.meta.get("model_id", ""))
         return index
+
+    def _stored_as(self, loaded: Any, index_type: str) -> str:
+        """How a loaded index stores its vectors: float32, float16 or sq8."""
+        fx = self._faiss
+        if index_type != _HNSW or not hasattr(loaded, "storage"):
+            return _FLOAT32
+        storage = fx.downcast_index(loaded.storage)
+        if not isinstance(storage, fx.IndexScalarQuantizer):
+            return _FLOAT32
+        qtypes = {fx.ScalarQuantizer.QT_fp16: _FLOAT16, fx.ScalarQuantizer.QT_8bit: _SQ8}
+        if storage.sq.qtype not in qtypes:
+            raise IndexOutOfSync("stored FAISS index has an unknown vector storage")
+        return qtypes[storage.sq.qtype]
 
     def _check_loaded(self, index_type: str, *, count: int) -> None:
         fx, loaded, tags = self._faiss, self._index, self._tags

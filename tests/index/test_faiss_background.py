@@ -22,19 +22,25 @@ def _small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("memsvc.index.faiss._BUILD_CHUNK", 1_000)
 
 
-def _cfg(approximate_after: int) -> IndexSettings:
+def _cfg(approximate_after: int, storage: str = "float16") -> IndexSettings:
     # model_copy skips validation (approximate_after >= 1000 in real settings)
     return IndexSettings().model_copy(
-        update={"approximate_after": approximate_after, "hnsw_m": 16, "background_build": True}
+        update={
+            "approximate_after": approximate_after,
+            "hnsw_m": 16,
+            "background_build": True,
+            "hnsw_storage": storage,
+        }
     )
 
 
+@pytest.mark.parametrize("storage", ["float16", "sq8"])
 def test_background_build_serves_exactly_meanwhile_then_swaps_in_hnsw(
-    rng: np.random.Generator, tmp_path: Path
+    rng: np.random.Generator, tmp_path: Path, storage: str
 ) -> None:
     n, extra = 6_000, 300
     vectors = unit_vectors(rng, n + extra, DIM)
-    index = make_vector_index(_cfg(5_500), DIM)
+    index = make_vector_index(_cfg(5_500, storage), DIM)
     assert isinstance(index, FaissIndex)
     exact = ExactIndex(DIM)
     for start in range(0, n, 1_000):
@@ -54,7 +60,7 @@ def test_background_build_serves_exactly_meanwhile_then_swaps_in_hnsw(
     assert index.wait_for_build(timeout=300)
     assert index.index_type == "hnsw"
     stats = index.stats()
-    assert stats["storage"] == "float16"
+    assert stats["storage"] == storage
     assert stats["last_build_vectors"] == n + extra
     assert stats["count"] == n + extra
     # vectors added during the build made it into the graph
@@ -67,10 +73,10 @@ def test_background_build_serves_exactly_meanwhile_then_swaps_in_hnsw(
     )
     assert found / 1_000 >= 0.95
     index.save(tmp_path)
-    loaded = load_vector_index(_cfg(5_500), DIM, tmp_path)
+    loaded = load_vector_index(_cfg(5_500, storage), DIM, tmp_path)
     assert isinstance(loaded, FaissIndex)
     assert loaded.index_type == "hnsw"
-    assert loaded.stats()["storage"] == "float16"
+    assert loaded.stats()["storage"] == storage
     assert loaded.search(vectors[n], 1)[0][0] == key(n + 1)
 
 
