@@ -85,12 +85,30 @@ _DENIED = re.compile(
     r"(?:\s*,?\s+(?:anymore|any more))?[.!]?$",
     re.IGNORECASE,
 )
+_IT_IS = re.compile(
+    r"^[Ii]t(?:['\u2019]s| is)\s+(?:now\s+)?(?P<v>[\w'\u2019\- ]{1,40}?)(?:\s+now)?[.!]?$"
+)
 _ELLIPSIS = re.compile(r"^(?P<v>[\w'\u2019\- ]{1,40}?)\s+(?:is|are)(?:\s+now)?[.!]?$", re.I)
 # "Ravi says he moved to Oslo", "Ravi told me that she is a nurse now": reported statements
 _REPORTED = re.compile(
     r"^(?P<n>[A-Z][a-z][\w\-]*)\s+(?:says|said|told me|tells me|mentioned|wrote|texted me|"
     r"let me know|informed me)\s*,?\s+(?:that\s+)?(?P<c>.+)$"
 )
+# "Apparently Dana lives in Rome now", "Honestly I ...": a sentence adverb says how the
+# speaker feels about the statement, not what it states.
+_DISCOURSE = re.compile(
+    r"^(?:apparently|honestly|actually|basically|anyway|anyways|btw|fyi|lol|guess what|"
+    r"turns out|it turns out|to be honest|tbh|funnily enough|believe it or not|oh and|so|"
+    r"well|ok so|okay so)\b\s*[,:!-]?\s*(?=\S)",
+    re.IGNORECASE,
+)
+# "Noah and I are together now" -> "I'm together with Noah": the other one of a couple.
+_COUPLE = re.compile(
+    r"^(?P<x>[A-Z][\w\-]*) and (?P<me>I|he|she|[A-Z][\w\-]*) are (?P<how>(?:now |finally |"
+    r"officially )*(?:together|a couple|dating|engaged|married|seeing each other))(?P<rest>.*)$"
+)
+# "... their favourite food": a possessive in a reported clause points back at the reporter.
+_REPORTED_POSSESSIVE = re.compile(r"\btheir\b", re.IGNORECASE)
 _EMPTY_ENDS = frozenset({"it", "that", "this", "them", "so", "too", "one", "there", "here"})
 _NOT_NAMES = frozenset(
     """The A An This That These Those It There Here What When Where Why How Who Which Yes No
@@ -208,6 +226,8 @@ def statements(turns: Sequence[Turn], context: Sequence[Turn] = ()) -> list[Stat
         for raw in split_sentences(turn.text):
             sentence = strip_interjections(raw)
             sentence = re.sub(r"^(?:you know|i mean|like)\s*,\s*", "", sentence, flags=re.I)
+            sentence = _DISCOURSE.sub("", sentence)
+            sentence = _together(sentence)
             sentence = _VOCATIVE.sub(lambda m: "" if m[1] in names else m[0], sentence)
             if not sentence:
                 continue
@@ -236,6 +256,10 @@ def _unreported(sentence: str) -> str:
         r"^(?:he|she|they)(?P<rest>(?:['\u2019](?:s|re|ve|d|ll))?\s+.+)$", clause, re.I
     )
     if pronoun is None:
+        # "Ravi told me lasagna is their favourite food": "their" is the reporter's
+        if _REPORTED_POSSESSIVE.search(clause) and not re.search(r"\b(?:he|she|they)\b", clause):
+            clause = _REPORTED_POSSESSIVE.sub(f"{name}'s", clause)
+            return clause[:1].upper() + clause[1:]
         return sentence
     rest = re.sub(r"^['\u2019](?:re|s)(?=\s+(?!been\b|got\b))", " is", pronoun["rest"])
     rest = re.sub(r"^['\u2019](?:s|ve)\b", " has", rest)
@@ -244,9 +268,31 @@ def _unreported(sentence: str) -> str:
     return name + rest
 
 
+def _together(sentence: str) -> str:
+    """ "Noah and I are together now" -> "I'm together with Noah now"."""
+    match = _COUPLE.match(sentence)
+    if match is None or match["x"] in _NOT_NAMES:
+        return sentence
+    how = match["how"].replace("seeing each other", "seeing").replace("a couple", "together")
+    verb = "I'm" if match["me"] == "I" else f"{match['me']} is"
+    joiner = (
+        " with "
+        if how.split()[-1] in ("together", "engaged")
+        else " to "
+        if how.endswith("married")
+        else " "
+    )
+    return f"{verb} {how}{joiner}{match['x']}{match['rest']}"
+
+
 def _filled(clause: str, previous: str) -> str:
     """ "ramen is" after "Sushi isn't my favourite food anymore" -> "Ramen is my favourite
     food": an elliptical clause takes what the clause before denied."""
+    it_is = _IT_IS.match(clause)
+    if it_is is not None and previous:
+        denied = _DENIED.match(previous)
+        if denied is not None:  # "X's favourite food isn't sushi anymore, it's ramen"
+            return f"{denied['a']} is {it_is['v']}."
     ellipsis = _ELLIPSIS.match(clause)
     denied = _DENIED.match(previous) if ellipsis is not None and previous else None
     if ellipsis is None or denied is None:

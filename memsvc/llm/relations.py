@@ -85,6 +85,7 @@ PRIOR_RELATIONS: tuple[RelationPrior, ...] = (
             "took a job with an organisation",
             "started at an organisation",
             "was hired by an organisation",
+            "signed with an organisation",
         ),
     ),
     RelationPrior(
@@ -136,6 +137,8 @@ PRIOR_RELATIONS: tuple[RelationPrior, ...] = (
             "owns a Volkswagen car",
             "has a Jeep",
             "gets around in a Jeep",
+            # a make of no known type is compared masked as "a name": "drives a Saab"
+            "drives a name",
         ),
     ),
     RelationPrior(
@@ -183,6 +186,9 @@ PRIOR_RELATIONS: tuple[RelationPrior, ...] = (
             "does yoga",
             "got into running",
             "goes fishing",
+            "their favourite hobby is baking",
+            "picked up juggling",
+            "into skateboarding",
         ),
     ),
     RelationPrior(
@@ -458,6 +464,11 @@ class QuestionRelations:
         self._margin = margin
         self._lock = threading.Lock()
         self._vectors: Vector | None = None
+
+    @property
+    def relations(self) -> frozenset[str]:
+        """The relations questions are matched against."""
+        return frozenset(self._relations)
 
     def relation(self, question: str, people: Sequence[str]) -> str | None:
         """The relation ``question`` asks for about one of ``people``, or ``None``."""

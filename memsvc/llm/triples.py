@@ -33,12 +33,19 @@ __all__ = [
 ]
 
 _NAME = r"[A-Z][\w'\u2019\-]*(?:\s+[A-Z][\w'\u2019\-]*){0,2}"
+_CARRIED_VERBS_SPLIT = (
+    "moved|works|lives|drives|speaks|plays|has|is|joined|started|bought|adopted|became|"
+    "relocated|signed|dates|owns"
+)
 _PRONOUN_SUBJECTS = r"(?:I|I'm|I've|I'd|I'll|we|we're|he|she|they|he's|she's|they're)"
 # "..., and I work at Acme" / "... but she moved to Rome": a new clause with its own subject.
 _OWN_SUBJECT_SPLIT = re.compile(
     rf"\s*(?:,|;|\s)\s*(?:and|but|so|while|whereas|though)\s+(?=(?:{_PRONOUN_SUBJECTS}|"
     r"my|our|his|her|their)\b|[A-Z][\w'\u2019\-]*\s+[a-z])"
     r"|\s*;\s*|\s*,\s*(?=(?:I|I'm|I've|we|we're|my)\b)"
+    # "..., Ravi drives a Subaru now" / "..., it's ramen": a second clause after a comma
+    rf"|\s*,\s*(?=(?:he|she|they|he's|she's|they're|it's|it is)\s|[A-Z][\w'\u2019\-]*\s+"
+    rf"(?:(?:now|also|still|then)\s+)?(?:{_CARRIED_VERBS_SPLIT})\b)"
 )
 _CARRIED_VERBS = (
     "moved|started|joined|got|adopted|bought|took|began|left|quit|switched|relocated|went|"
@@ -53,6 +60,14 @@ _LEADING_TIME = re.compile(
     r"years?) ago|(?:last|this) (?:week|month|year|spring|summer|autumn|fall|winter|weekend)|"
     r"recently|yesterday|today|lately)\s*,?\s+",
     re.IGNORECASE,
+)
+_LEADING_ADJUNCT = re.compile(
+    r"^(?i:since|after|before|following|until|ever since)\s+[^,;]+?\s+(?=[A-Z][\w'\u2019\-]*\s+"
+    r"(?:(?:has|have|had|is|was|also|finally|just|now|still|recently)\s+)*[a-z]+\b)"
+)
+# "Ravi calls Porto home"
+_CALLS_HOME = re.compile(
+    r"^(?P<s>[A-Z][\w'\u2019\-]*)\s+(?:now\s+)?calls?\s+(?P<v>[A-Z][\w'\u2019\- ]*?)\s+home\b"
 )
 _LEAD_SUBJECT = re.compile(
     rf"^(?P<s>(?:{_NAME}|I|we|he|she|they))(?:\s+(?:have|has|had|am|is|are|was|were|"
@@ -130,8 +145,8 @@ _NAMED = re.compile(
 )
 _POSSESSIVE = re.compile(
     rf"^(?P<s>{_NAME})['\u2019]s\s+(?P<noun>(?:[a-z][\w\-]*\s+){{0,2}}?[a-z][\w\-]*)\s+"
-    r"(?:is|are|was|has become|became|changed to|switched to|:)\s+(?:(?:now|also|still)\s+)?"
-    r"(?:(?:named|called|in|at|to)\s+)?"
+    r"(?:is|are|was|has become|became|changed to|switched to|:|isn['\u2019]t|is not|is no longer|"
+    r"wasn['\u2019]t)\s+(?:(?:now|also|still)\s+)?(?:(?:named|called|in|at|to)\s+)?"
     r"(?P<v>.+)$"
 )
 # "Sushi is Dana's favourite food", "Home for Dana is Lisbon", "Another friend of Dana's is Rosa",
@@ -143,8 +158,8 @@ _VALUE_FIRST = re.compile(
 )
 # "Felix is a friend of Dana's", "Rosa is an old friend of Dana"
 _VALUE_OF = re.compile(
-    rf"^(?P<v>[A-Z][\w'\-]*(?:\s+[A-Z][\w'\-]*)?)\s+is\s+(?:also\s+)?(?:a|an|the)\s+"
-    rf"(?:(?:new|old|good|close|great|best)\s+)?(?P<noun>[a-z][\w\-]*)\s+of\s+"
+    rf"^(?P<v>[A-Z][\w'\-]*(?:\s+[A-Z][\w'\-]*)?)\s+is\s+(?:also\s+)?(?:a|an|the|another)\s+"
+    rf"(?:(?:new|old|good|close|great|best|dear)\s+)?(?P<noun>[a-z][\w\-]*)\s+of\s+"
     rf"(?P<s>{_NAME}?)(?:['\u2019]s)?$"
 )
 _NOUN_FOR = re.compile(
@@ -403,7 +418,11 @@ def read_triple(clause: str) -> Reading | None:
     text = clause.strip().rstrip(".!?").strip()
     text = re.sub(r"^(?:(?:on|in|since|by|around)\s+[^,]+,\s*)", "", text)
     cue = cue_of(text)
+    # "Since the week of 3 May Ravi works for Hooli", "After years in Bergen Ravi moved to
+    # Munich": a leading adjunct without a comma ends where a named subject and its verb begin
+    text = _LEADING_ADJUNCT.sub("", text)
     text = _TIME_PHRASES.sub("", text).strip(" ,")
+    text = _CALLS_HOME.sub(r"\g<s> lives in \g<v>", text)
     text = re.sub(r"(?:\s+(?:now|too|as well|again|also|anymore|any more|instead))+$", "", text)
     for _ in range(2):
         text = _PREFIX.sub("", text).strip()

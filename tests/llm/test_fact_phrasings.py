@@ -54,6 +54,20 @@ def triples(speaker: str, text: str) -> set[tuple[str, str, bool]]:
         ("Dana", "I also hang out with my friend Felix.", ("Dana", "felix", False)),
         ("Dana", "I love ramen more than any other food.", ("Dana", "ramen", False)),
         ("Ravi", "Dana's favourite food is now ramen.", ("Dana", "ramen", False)),
+        ("Ravi", "Apparently Dana works at Globex now.", ("Dana", "globex", False)),
+        ("Ravi", "Honestly, Dana lives in Lyon.", ("Dana", "lyon", False)),
+        ("Ravi", "Dana quit Initech, Dana works at Globex now.", ("Dana", "globex", False)),
+        ("Ravi", "Dana doesn't drive the Kia any more, she drives a Volvo.", ("Dana", "kia", True)),
+        ("Dana", "Felix and I are together now.", ("Dana", "felix", False)),
+        ("Dana", "Felix and I are engaged.", ("Dana", "felix", False)),
+        ("Ravi", "Dana told me pho is their favourite food.", ("Dana", "pho", False)),
+        ("Ravi", "Dana said their new car is a Volvo.", ("Dana", "volvo", False)),
+        ("Ravi", "Dana's favourite dish isn't pho anymore, it's curry.", ("Dana", "curry", False)),
+        ("Ravi", "Dana's favourite dish isn't pho anymore, it's curry.", ("Dana", "pho", True)),
+        ("Dana", "Nowadays I call Lisbon home.", ("Dana", "lisbon", False)),
+        ("Dana", "After a decade in Oslo I moved to Bergen.", ("Dana", "bergen", False)),
+        ("Dana", "Since March I work for Globex.", ("Dana", "globex", False)),
+        ("Dana", "Felix is another good friend of mine.", ("Dana", "felix", False)),
     ],
 )
 def test_the_rules_read_who_has_which_value(
@@ -114,6 +128,7 @@ def normaliser() -> Iterator[RelationNormaliser]:
         ("Dana", "I retrained as a teacher.", "job_title"),
         ("Dana", "I drive a Volvo.", "car"),
         ("Dana", "I switched to a Volvo.", "car"),
+        ("Dana", "I drive a Saab.", "car"),
         ("Dana", "I'm obsessed with ramen now, it's my new favourite food.", "favourite_food"),
         ("Dana", "I've got a tortoise called Max.", "has_pet"),
         ("Dana", "I'm really into rock climbing.", "hobby"),
@@ -121,6 +136,9 @@ def normaliser() -> Iterator[RelationNormaliser]:
         ("Dana", "I made friends with Felix.", "friend"),
         ("Dana", "I travelled to Peru once.", "visited"),
         ("Dana", "I play the violin.", "instrument"),
+        ("Dana", "I signed with Globex.", "works_at"),
+        ("Dana", "My favourite pastime is archery.", "hobby"),
+        ("Dana", "These days I call Lisbon home.", "lives_in"),
     ],
 )
 def test_phrasings_of_one_relation_get_its_name(
