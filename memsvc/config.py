@@ -378,6 +378,13 @@ class RetrievalSettings(BaseModel):
         description="Score multiplier 1 + weight for a current fact (a triple) about a person "
         "the query names: the current state comes before the turns that told it.",
     )
+    other_relation_weight: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Score multiplier for a fact about the person a question names whose known "
+        "relation is not the one asked for ('Who is Dana dating?': Dana's car); 1 leaves it.",
+    )
     slot_weight: float = Field(
         default=2.0,
         ge=0,

@@ -125,6 +125,7 @@ class _Run:
     seq: int = 0
     graph_rounds: int = 0
     slot: frozenset[int] = frozenset()
+    asked: str | None = None
 
 
 @dataclass(frozen=True)
@@ -340,6 +341,7 @@ class Searcher:
             return pool
         subjects = sorted({str(r.subject) for r in rows})
         relation = self._questions.relation(run.request.query, subjects)
+        run.asked = relation
         keys = [
             encode_key(MemoryRef(MemoryKind.FACT, int(r.id)))
             for r in rows
@@ -464,8 +466,17 @@ class Searcher:
                 prior *= self._cfg.outdated_weight
         elif record.kind is MemoryKind.FACT and attrs.get("relation"):
             subject = attrs.get("subject")
+            relation = str(attrs.get("relation"))
+            other = (
+                run.asked is not None
+                and relation != run.asked
+                and relation in self._questions.relations
+            )
             if subject and names_subject(run.request.query, str(subject)):
-                prior *= 1.0 + self._cfg.current_fact_weight
+                if other:  # "Who is Dana dating?": Dana's car is no answer, however current
+                    prior *= self._cfg.other_relation_weight
+                else:
+                    prior *= 1.0 + self._cfg.current_fact_weight
             if self._key_of(record) in run.slot:
                 prior *= 1.0 + self._cfg.slot_weight
         return prior

@@ -180,3 +180,23 @@ def test_a_question_finds_the_fact_it_asks_for_however_it_was_worded(svc: Memory
     # a question about no known relation looks nothing up
     other = svc.search("What did Kaia watch?", scope=Scope(user_id="u7")).hits
     assert all("slot" not in h.score_parts for h in other)
+
+
+def test_a_fact_of_another_relation_is_no_answer_however_current(svc: MemoryService) -> None:
+    _say(svc, "u8", "Oona", "I live in Tromso.", T0)
+    _say(svc, "u8", "Oona", "I drive a Saab.", T0 + timedelta(days=1))
+    (saab,) = _with(_facts(svc, "u8"), "Saab")
+    assert saab.relation == "car"
+
+    def prior_of_saab(question: str) -> float:
+        hits = svc.search(question, scope=Scope(user_id="u8"), top_k=50).hits
+        (hit,) = [h for h in hits if h.id == f"fact_{saab.id}"]
+        return hit.score_parts["prior"]
+
+    # asked where she lives, her car is damped (x retrieval.other_relation_weight), not boosted
+    # as a current fact about the person named; asked what she drives, it is the answer
+    asked_home, asked_car = prior_of_saab("Where does Oona live?"), prior_of_saab(
+        "What car does Oona drive?"
+    )
+    assert asked_home < 1.0 < asked_car
+    assert asked_car / asked_home > 6  # 9 here; 3 when only the slot lookup told them apart
