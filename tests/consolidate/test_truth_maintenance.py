@@ -195,8 +195,9 @@ def test_a_fact_of_another_relation_is_no_answer_however_current(svc: MemoryServ
 
     # asked where she lives, her car is damped (x retrieval.other_relation_weight), not boosted
     # as a current fact about the person named; asked what she drives, it is the answer
-    asked_home, asked_car = prior_of_saab("Where does Oona live?"), prior_of_saab(
-        "What car does Oona drive?"
+    asked_home, asked_car = (
+        prior_of_saab("Where does Oona live?"),
+        prior_of_saab("What car does Oona drive?"),
     )
     assert asked_home < 1.0 < asked_car
     assert asked_car / asked_home > 6  # 9 here; 3 when only the slot lookup told them apart
