@@ -47,6 +47,10 @@ class RelationPrior:
     name: str
     single_valued: bool | None
     examples: tuple[str, ...]
+    #: What its values are when no type says it ("an occupation"): a plain value stated by a
+    #: copula or an "as" phrase ("is an electrician", "works as a welder") that is nearest
+    #: these takes the relation, since the phrase itself names none.
+    value_kinds: tuple[str, ...] = ()
 
 
 PRIOR_RELATIONS: tuple[RelationPrior, ...] = (
@@ -122,6 +126,7 @@ PRIOR_RELATIONS: tuple[RelationPrior, ...] = (
             "trained as a pilot",
             "is employed as a baker",
         ),
+        value_kinds=("an occupation", "a profession", "someone's job"),
     ),
     RelationPrior(
         "car",
@@ -325,6 +330,24 @@ _SLUG = re.compile(r"[^a-z0-9]+")
 # A value longer than this, or with a pronoun in it, is a clause the rules read as a value
 # ("give kids a loving home", "their true self"): it never takes a known relation's name.
 _MAX_PRIOR_VALUE_WORDS = 3
+# a phrase that names no relation of its own: the value says what is stated
+_PLAIN_PHRASE = re.compile(
+    r"^(?:is|are|was|am|be|became|become|becomes|(?:has |have )?(?:a )?job as|"
+    r"(?:works?|worked|working|employed|(?:re)?trained|qualified|started|starts) as)$",
+    re.IGNORECASE,
+)
+_PLAIN_VALUE = re.compile(r"^[a-z][a-z\-]*(?: [a-z][a-z\-]*)?$")
+# cosine of a value to a prior's value kinds at or above which the value is of that kind
+_VALUE_KIND_FLOOR = 0.4
+# kinds of plain value that no prior takes ("became a father", "is a dog person"): a value
+# nearer one of these than to every prior's kinds is left to the phrase
+_OTHER_KINDS = (
+    "a family role",
+    "a parent",
+    "a mum or dad",
+    "a kind of person",
+    "a personality trait",
+)
 _PRONOUNS = re.compile(r"\b(?:their|them|they|his|her|him|it|its|this|that|those|these)\b", re.I)
 
 
@@ -368,6 +391,8 @@ class RelationNormaliser:
         self._lock = threading.Lock()
         self._examples: Vector | None = None
         self._owner: list[int] = []
+        self._kinds: Vector | None = None
+        self._kind_owner: list[int] = []
 
     @property
     def single_valued(self) -> Mapping[str, bool | None]:
@@ -382,6 +407,46 @@ class RelationNormaliser:
                 self._examples = np.asarray(self._embedder.embed(texts), dtype=np.float32)
             return self._examples
 
+    def _kind_vectors(self) -> Vector:
+        with self._lock:
+            if self._kinds is None:
+                texts = [k for p in self._priors for k in p.value_kinds]
+                self._kind_owner = [i for i, p in enumerate(self._priors) for _ in p.value_kinds]
+                if texts:
+                    texts += _OTHER_KINDS
+                    self._kind_owner += [-1] * len(_OTHER_KINDS)
+                dim = self._embedder.dim
+                self._kinds = (
+                    np.asarray(self._embedder.embed(texts), dtype=np.float32)
+                    if texts
+                    else np.zeros((0, dim), dtype=np.float32)
+                )
+            return self._kinds
+
+    def _by_value_kind(self, readings: Sequence[Reading]) -> dict[int, str]:
+        """The prior each plainly stated value is of, by position in ``readings``."""
+        plain = [
+            i
+            for i, r in enumerate(readings)
+            if r.value_type is ValueType.THING
+            and _PLAIN_PHRASE.match(r.phrase.strip())
+            and _PLAIN_VALUE.match(r.value.strip())
+        ]
+        kinds = self._kind_vectors() if plain else None
+        if kinds is None or not len(kinds):
+            return {}
+        values = np.asarray(
+            self._embedder.embed([readings[i].value.strip() for i in plain]), dtype=np.float32
+        )
+        sims = values @ kinds.T
+        owners = self._kind_owner
+        out = {}
+        for i, row in zip(plain, sims, strict=True):
+            best = int(np.argmax(row))
+            if owners[best] >= 0 and float(row[best]) >= _VALUE_KIND_FLOOR:
+                out[i] = self._priors[owners[best]].name
+        return out
+
     def embed(self, readings: Sequence[Reading]) -> Vector:
         """The relation vectors of ``readings`` (unit length, one row each)."""
         if not readings:
@@ -393,7 +458,8 @@ class RelationNormaliser:
 
         A reading is compared through each of its :func:`relation_texts` (the value masked by
         its type, and a capitalised value of no known type masked as a name); the best cosine
-        to a prior's example decides.
+        to a prior's example decides. A plain value stated by a phrase that names no relation
+        ("is", "works as") takes the prior whose ``value_kinds`` it is of, when it is of one.
         """
         if not readings:
             return []
@@ -403,9 +469,14 @@ class RelationNormaliser:
         vectors = np.asarray(self._embedder.embed(flat), dtype=np.float32)
         sims = vectors @ examples.T
         owners = np.asarray(self._owner)
+        by_kind = self._by_value_kind(readings)
         out = []
         row = 0
-        for reading, group in zip(readings, texts, strict=True):
+        for position, (reading, group) in enumerate(zip(readings, texts, strict=True)):
+            if position in by_kind:  # "is an electrician": the value, not the phrase, tells
+                out.append(by_kind[position])
+                row += len(group)
+                continue
             chosen: tuple[float, int] | None = None
             words = reading.value.split()
             value_like = len(words) <= _MAX_PRIOR_VALUE_WORDS and not _PRONOUNS.search(

@@ -129,6 +129,9 @@ def normaliser() -> Iterator[RelationNormaliser]:
         ("Dana", "I drive a Volvo.", "car"),
         ("Dana", "I switched to a Volvo.", "car"),
         ("Dana", "I drive a Saab.", "car"),
+        ("Dana", "I work as a welder.", "job_title"),
+        ("Ravi", "Dana is a surgeon now.", "job_title"),
+        ("Dana", "I started working as a barista.", "job_title"),
         ("Dana", "I'm obsessed with ramen now, it's my new favourite food.", "favourite_food"),
         ("Dana", "I've got a tortoise called Max.", "has_pet"),
         ("Dana", "I'm really into rock climbing.", "hobby"),
@@ -149,6 +152,19 @@ def test_phrasings_of_one_relation_get_its_name(
         [reading_of(str(c.subject), str(c.predicate), str(c.object), c.value_type) for c in found]
     )
     assert relation in names, list(zip([c.text for c in found], names, strict=True))
+
+
+@pytest.mark.parametrize(
+    "text", ["I'm a vegetarian.", "I became a father.", "I'm a night owl.", "I'm a dog person."]
+)
+def test_a_plain_value_that_is_no_occupation_is_no_job(
+    normaliser: RelationNormaliser, text: str
+) -> None:
+    found = [c for c in facts("Dana", text) if c.object]
+    readings = [
+        reading_of(str(c.subject), str(c.predicate), str(c.object), c.value_type) for c in found
+    ]
+    assert found and "job_title" not in normaliser.name(readings)
 
 
 @pytest.mark.parametrize(
