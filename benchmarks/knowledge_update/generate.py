@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from benchmarks.knowledge_update.fresh import FRESH, FRESH_DISTRACTORS
 from benchmarks.knowledge_update.hard import DISTRACTORS, HARD, RELATIVES
 from benchmarks.knowledge_update.heldout import HELDOUT
 from benchmarks.knowledge_update.relations import DEV, RELATIONS, REPLIES, SMALL_TALK, Phrasing
@@ -30,7 +31,9 @@ PEOPLE = (
     "Zoltan", "Aurelie", "Bram", "Celeste", "Dorian", "Elif", "Florin", "Gwen", "Henrik",
     "Isolde", "Joaquin", "Keira",
 )  # fmt: skip
-PHRASINGS = {"dev": DEV, "heldout": HELDOUT, "hard": HARD}
+PHRASINGS = {"dev": DEV, "heldout": HELDOUT, "hard": HARD, "fresh": FRESH}
+#: Each set's statements of a value for someone else (sets without any have none injected).
+SET_DISTRACTORS = {"hard": DISTRACTORS, "fresh": FRESH_DISTRACTORS}
 
 
 @dataclass
@@ -95,6 +98,7 @@ def generate(
 ) -> list[ScopeData]:
     """Every scope of the benchmark, from ``seed`` and the ``phrasings`` set."""
     table = PHRASINGS[phrasings]
+    others = SET_DISTRACTORS.get(phrasings, {})
     rng = random.Random(f"{seed}:{phrasings}")
     names = list(PEOPLE)
     rng.shuffle(names)
@@ -151,14 +155,16 @@ def generate(
                     truths.append(Truth(person, relation.name, value, event_at))
                     history.append(value)
                 distractors = []
-                if phrasings == "hard" and relation.name in DISTRACTORS and rng.random() < 0.6:
+                if relation.name in others and rng.random() < 0.6:
                     # someone else's value, said in one of the sessions: never the person's
                     x = rng.choice([v for v in relation.values if v not in values])
-                    template = rng.choice(DISTRACTORS[relation.name])
+                    template = rng.choice(others[relation.name])
                     if template.startswith("My ") and person in (a, b):
                         speaker = person
                     else:
-                        template = next(t for t in DISTRACTORS[relation.name] if "{P}" in t)
+                        about = [t for t in others[relation.name] if "{P}" in t]
+                        # hard: always its one {P} template (as before); fresh: any of them
+                        template = about[0] if phrasings == "hard" else rng.choice(about)
                         speaker = rng.choice([x_ for x_ in (a, b) if x_ != person])
                     text = template.format(R=rng.choice(RELATIVES), x=x, P=person)
                     text = re.sub(r"\b([Aa]) (?=[aeiouAEIOU])", r"\1n ", text)

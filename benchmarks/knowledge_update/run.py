@@ -1,9 +1,8 @@
 """Knowledge updates: is the current value first, the old one below it, the value then at as_of?
 
-For each phrasing set (``dev``: tuned on; ``heldout``: written apart, only reported), the
-generated scopes (:mod:`benchmarks.knowledge_update.generate`) are added session by session in
-their shuffled order, each turn with its session's time, then consolidated (offline LLM, the
-packaged embedder), then asked:
+For each phrasing set (below), the generated scopes (:mod:`benchmarks.knowledge_update.generate`)
+are added session by session in their shuffled order, each turn with its session's time, then
+consolidated (offline LLM, the packaged embedder), then asked:
 
 - ``latest@1``: "Where does X live?" -- the first hit states the current value;
 - ``outdated_above_current``: a hit stating only an old value ranks above the first hit stating
@@ -14,10 +13,19 @@ packaged embedder), then asked:
 - ``false_supersession``: values of many-valued relations (never replaced) whose every fact is
   superseded, over those values that have a fact at all.
 
+The phrasing sets (:mod:`benchmarks.knowledge_update.generate`):
+
+- ``dev`` (:mod:`~benchmarks.knowledge_update.relations`): the extraction was tuned on it;
+- ``heldout``: written apart from dev, only reported;
+- ``hard``: reported statements, negations, relative times and relatives' values (distractors),
+  written after the held-out set had been looked at (session 5);
+- ``fresh``: written in session 7 by an engineer who never read the parser (casual chat,
+  reported speech, negations, relatives' values); reported only, never tuned on.
+
 BM25 and dense retrieval (same embedder) over the turns answer the same questions (``as_of``:
 only turns said by then).
 
-    python -m benchmarks.knowledge_update.run --phrasings dev heldout
+    python -m benchmarks.knowledge_update.run --phrasings dev heldout hard fresh
 
 Scopes are independent, so a run can be cut into parts run in parallel and combined:
 
@@ -240,7 +248,7 @@ def dense_ranker(embedder: Any) -> Callable[[list[str], str], list[int]]:
 def main(argv: Sequence[str] | None = None) -> None:
     """Command line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--phrasings", nargs="+", default=["dev", "heldout", "hard"])
+    parser.add_argument("--phrasings", nargs="+", default=["dev", "heldout", "hard", "fresh"])
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--scopes", type=int, default=17)
     parser.add_argument("--no-baselines", action="store_true")
@@ -276,7 +284,7 @@ def combine(paths: Sequence[Path]) -> dict[str, Any]:
     """Every phrasing set's metrics over the parts in ``paths``."""
     parts = [json.loads(p.read_text()) for p in paths]
     out: dict[str, Any] = {"parts": len(parts)}
-    for name in ("dev", "heldout", "hard"):
+    for name in ("dev", "heldout", "hard", "fresh"):
         mine = [p[name] for p in parts if name in p]
         if not mine:
             continue
