@@ -376,7 +376,8 @@ class RetrievalSettings(BaseModel):
         ge=0,
         le=10,
         description="Score multiplier 1 + weight for a current fact (a triple) about a person "
-        "the query names: the current state comes before the turns that told it.",
+        "the query names, of the relation the question asks for (any, when it asks for no known "
+        "relation): the current state comes before the turns that told it.",
     )
     other_relation_weight: float = Field(
         default=0.5,

@@ -467,16 +467,13 @@ class Searcher:
         elif record.kind is MemoryKind.FACT and attrs.get("relation"):
             subject = attrs.get("subject")
             relation = str(attrs.get("relation"))
-            other = (
-                run.asked is not None
-                and relation != run.asked
-                and relation in self._questions.relations
-            )
             if subject and names_subject(run.request.query, str(subject)):
-                if other:  # "Who is Dana dating?": Dana's car is no answer, however current
-                    prior *= self._cfg.other_relation_weight
-                else:
+                if run.asked is None or relation == run.asked:
                     prior *= 1.0 + self._cfg.current_fact_weight
+                elif relation in self._questions.relations:
+                    # "Who is Dana dating?": Dana's car is no answer, however current
+                    prior *= self._cfg.other_relation_weight
+                # a relation of its own ("got engaged to") is neither: its text decides
             if self._key_of(record) in run.slot:
                 prior *= 1.0 + self._cfg.slot_weight
         return prior
