@@ -38,7 +38,7 @@ from memsvc.index.documents import record_index_text
 from memsvc.index.ids import decode_key, encode_key
 from memsvc.index.sync import IndexSync
 from memsvc.llm.base import LLMTasks
-from memsvc.llm.relations import QuestionRelations
+from memsvc.llm.relations import PRIOR_RELATIONS, QuestionRelations
 from memsvc.policies.decay import retention
 from memsvc.retrieval.context import ContextItem, build_context
 from memsvc.retrieval.contiguity import ContiguityItem, add_neighbours
@@ -70,6 +70,8 @@ from memsvc.types import (
 __all__ = ["SearchRequest", "Searcher", "make_reranker"]
 
 logger = logging.getLogger(__name__)
+# relations that hold many values at once by their priors ("Which pets does Dana have?")
+_MANY_VALUED = frozenset(p.name for p in PRIOR_RELATIONS if p.single_valued is False)
 
 Vector = npt.NDArray[np.float32]
 
@@ -468,12 +470,17 @@ class Searcher:
             subject = attrs.get("subject")
             relation = str(attrs.get("relation"))
             if subject and names_subject(run.request.query, str(subject)):
+                known = relation in self._questions.relations
                 if run.asked is None or relation == run.asked:
                     prior *= 1.0 + self._cfg.current_fact_weight
-                elif relation in self._questions.relations:
-                    # "Who is Dana dating?": Dana's car is no answer, however current
+                elif known:  # "Who is Dana dating?": Dana's car is no answer, however current
                     prior *= self._cfg.other_relation_weight
-                # a relation of its own ("got engaged to") is neither: its text decides
+                elif run.asked in _MANY_VALUED:
+                    # the answer is a set, and a value named by a phrase of its own ("is into
+                    # birdwatching" read as "into") may be one of its members
+                    prior *= 1.0 + self._cfg.current_fact_weight
+                # otherwise a relation of its own ("got engaged to", asked for Dana's partner)
+                # is neither boosted nor damped: its text decides
             if self._key_of(record) in run.slot:
                 prior *= 1.0 + self._cfg.slot_weight
         return prior
